@@ -1,0 +1,132 @@
+//! The one parent timer of a proxy on its parent's time (SPEC R8, DESIGN "Timers").
+//!
+//! A proxy that runs on its parent's time keeps its own queue and arms a single timer of
+//! the parent for its earliest deadline. A small helper task, spawned on the parent,
+//! waits on that timer, fires what is due, and re-arms. `advance_time` shifts the offset
+//! and wakes the helper, so the cost of a shift is O(k log n), never O(n).
+
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll, Waker};
+use std::panic::Location;
+use std::sync::{Arc, Weak};
+
+use super::clock::{ClockCore, wake_all};
+use crate::{Instant, Sleep, Task, TimeError};
+
+/// The helper's bookkeeping, behind the clock's lock.
+#[derive(Default)]
+pub(crate) struct ArmState {
+    running: bool,
+    armed: Option<u64>,
+    pub(crate) waker: Option<Waker>,
+}
+
+/// What a new deadline asks of the helper.
+pub(crate) enum ArmAction {
+    Spawn,
+    Wake(Waker),
+}
+
+impl ArmState {
+    /// A deadline at `tick` was added: start the helper, or wake it if `tick` is earlier
+    /// than what it waits for.
+    pub(crate) fn on_new_deadline(&mut self, tick: u64) -> Option<ArmAction> {
+        if !self.running {
+            self.running = true;
+            return Some(ArmAction::Spawn);
+        }
+        if self.armed.is_none_or(|armed| tick < armed) {
+            return self.waker.take().map(ArmAction::Wake);
+        }
+        None
+    }
+
+    /// The time base changed (an offset shift): the helper must re-arm.
+    pub(crate) fn rearm(&mut self) -> Option<Waker> {
+        self.waker.take()
+    }
+}
+
+/// Carries out an [`ArmAction`], outside the clock's lock.
+pub(crate) fn apply(core: &Arc<ClockCore>, action: ArmAction) {
+    match action {
+        ArmAction::Wake(waker) => waker.wake(),
+        ArmAction::Spawn => {
+            let helper = ArmTask {
+                core: Arc::downgrade(core),
+                sleep: None,
+            };
+            let task = Task::internal(helper, Location::caller());
+            if core.parent.spawn_task(task).is_err() {
+                // The parent refuses work: these timers can never fire.
+                let mut st = core.lock();
+                st.arm.running = false;
+                let mut interrupted = Vec::new();
+                st.queue
+                    .interrupt_all(&TimeError::shut_down(), &mut interrupted);
+                drop(st);
+                wake_all(interrupted);
+            }
+        }
+    }
+}
+
+/// The helper task.
+struct ArmTask {
+    core: Weak<ClockCore>,
+    /// The parent timer: its parent-time deadline, and the sleep.
+    sleep: Option<(Instant, Sleep)>,
+}
+
+impl Future for ArmTask {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        loop {
+            let Some(core) = self.core.upgrade() else {
+                return Poll::Ready(());
+            };
+            let mut fired = Vec::new();
+            let next = {
+                let mut st = core.lock();
+                if st.shut_down || core.is_virtual() {
+                    st.arm = ArmState::default();
+                    return Poll::Ready(());
+                }
+                st.queue.fire_due(core.now_nanos(), &mut fired);
+                let next = st.queue.next_tick();
+                st.arm.armed = next;
+                st.arm.waker = Some(cx.waker().clone());
+                next
+            };
+            wake_all(fired);
+            let Some(next) = next else {
+                self.sleep = None;
+                return Poll::Pending;
+            };
+            let target = core.to_parent(next);
+            let sleep = match &mut self.sleep {
+                Some((armed, sleep)) if *armed == target => sleep,
+                slot => &mut slot.insert((target, core.parent.sleep_until(target))).1,
+            };
+            match sleep.poll_elapsed(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(())) => self.sleep = None,
+                Poll::Ready(Err(error)) => {
+                    // The parent stopped waiting (its end of time, idle timeout or
+                    // shutdown): so does this proxy.
+                    self.sleep = None;
+                    let mut st = core.lock();
+                    if error.is_end_of_time() && st.ended.is_none() {
+                        st.ended = Some(error.clone());
+                    }
+                    let mut interrupted = Vec::new();
+                    st.queue.interrupt_all(&error, &mut interrupted);
+                    drop(st);
+                    wake_all(interrupted);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,380 @@
+//! The time of one proxy: its base (the parent's clock shifted by an offset, or a virtual
+//! clock), its timer queue, and the primitives that move time and fire timers.
+//!
+//! Reads of `now()` are lock-free; everything that changes time or the queue holds the
+//! state lock, and wakers are woken after it is released.
+
+use core::pin::Pin;
+use core::task::{Context, Poll, Waker};
+use core::time::Duration;
+use std::panic::Location;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::SystemTime;
+
+use super::arm;
+use super::settings::{Resolved, Settings, SetupError, ceil_to};
+use super::timers::{EntryState, TimerEntry, TimerQueue};
+use crate::{Instant, Runtime, SleepImpl, TimeError};
+
+/// The time of one proxy.
+pub(crate) struct ClockCore {
+    pub(crate) parent: Arc<dyn Runtime>,
+    virtual_mode: AtomicBool,
+    virtual_now: AtomicU64,
+    /// Parent mode: local time = parent time + offset (nanoseconds).
+    offset: AtomicI64,
+    state: Mutex<ClockState>,
+}
+
+/// Everything behind the lock.
+pub(crate) struct ClockState {
+    pub(crate) queue: TimerQueue,
+    pub(crate) settings: Settings,
+    pub(crate) resolved: Resolved,
+    /// Set once virtual time reached `end`; every later wait needing time fails.
+    pub(crate) ended: Option<TimeError>,
+    /// An interruption the driver still has to follow up by cancelling idle tasks.
+    pub(crate) pending_cancel: Option<(TimeError, u64)>,
+    pub(crate) shut_down: bool,
+    /// A `LooptimeGuard` is alive: the virtual clock may move.
+    pub(crate) enabled: bool,
+    /// Bumped by every setup; the driver resets its idle and no-op state when it changes.
+    pub(crate) generation: u64,
+    /// A `Run` is driving this clock.
+    pub(crate) driving: bool,
+    /// An `advance_time` is in progress; others wait their turn.
+    pub(crate) advancing: bool,
+    pub(crate) advance_waiters: Vec<Waker>,
+    /// Wall-clock time at loop time zero (virtual mode).
+    wall_origin: SystemTime,
+    pub(crate) arm: arm::ArmState,
+}
+
+/// Timers woken after the lock is released.
+pub(crate) type Fired = Vec<Arc<TimerEntry>>;
+
+pub(crate) fn wake_all(fired: Fired) {
+    for entry in fired {
+        entry.waker.wake();
+    }
+}
+
+impl ClockCore {
+    pub(crate) fn new(parent: Arc<dyn Runtime>) -> Arc<Self> {
+        let settings = Settings::default();
+        let resolved = settings
+            .resolved(0)
+            .expect("the default settings are valid");
+        Arc::new(ClockCore {
+            parent,
+            virtual_mode: AtomicBool::new(false),
+            virtual_now: AtomicU64::new(0),
+            offset: AtomicI64::new(0),
+            state: Mutex::new(ClockState {
+                queue: TimerQueue::new(resolved.resolution),
+                settings,
+                resolved,
+                ended: None,
+                pending_cancel: None,
+                shut_down: false,
+                enabled: false,
+                generation: 0,
+                driving: false,
+                advancing: false,
+                advance_waiters: Vec::new(),
+                wall_origin: SystemTime::UNIX_EPOCH,
+                arm: arm::ArmState::default(),
+            }),
+        })
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, ClockState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn is_virtual(&self) -> bool {
+        self.virtual_mode.load(Ordering::Acquire)
+    }
+
+    /// Local time in nanoseconds.
+    pub(crate) fn now_nanos(&self) -> u64 {
+        if self.is_virtual() {
+            self.virtual_now.load(Ordering::Acquire)
+        } else {
+            let parent = i128::from(self.parent.now().as_nanos());
+            let local = parent + i128::from(self.offset.load(Ordering::Acquire));
+            local.clamp(0, i128::from(u64::MAX)) as u64
+        }
+    }
+
+    pub(crate) fn now(&self) -> Instant {
+        Instant::from_nanos(self.now_nanos())
+    }
+
+    pub(crate) fn offset(&self) -> i64 {
+        self.offset.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn set_offset(&self, offset: i64) {
+        self.offset.store(offset, Ordering::Release);
+    }
+
+    /// Local deadline → parent deadline (parent mode).
+    pub(crate) fn to_parent(&self, local: u64) -> Instant {
+        let parent = i128::from(local) - i128::from(self.offset());
+        Instant::from_nanos(parent.clamp(0, i128::from(u64::MAX)) as u64)
+    }
+
+    pub(crate) fn system_time(&self) -> SystemTime {
+        if self.is_virtual() {
+            let origin = self.lock().wall_origin;
+            origin + Duration::from_nanos(self.now_nanos())
+        } else {
+            let parent = self.parent.system_time();
+            let offset = self.offset();
+            let shift = Duration::from_nanos(offset.unsigned_abs());
+            let shifted = if offset >= 0 {
+                parent.checked_add(shift)
+            } else {
+                parent.checked_sub(shift)
+            };
+            shifted.unwrap_or(parent)
+        }
+    }
+
+    /// Switches to (or reconfigures) the virtual clock and enables it (SPEC R16).
+    pub(crate) fn setup(&self, settings: Settings) -> Result<(), SetupError> {
+        let mut st = self.lock();
+        if st.shut_down {
+            return Err(SetupError::ShutDown);
+        }
+        if st.enabled {
+            return Err(SetupError::AlreadyEnabled);
+        }
+        let was_virtual = self.is_virtual();
+        let current = if was_virtual { self.now_nanos() } else { 0 };
+        let resolved = settings.resolved(current)?;
+        if was_virtual && resolved.start < current {
+            tracing::warn!(
+                from = ?Duration::from_nanos(current),
+                to = ?Duration::from_nanos(resolved.start),
+                "looptime: setup moves loop time backwards; instants taken before it are now in \
+                 the future"
+            );
+        }
+        st.queue.set_resolution(resolved.resolution);
+        st.wall_origin = self
+            .parent
+            .system_time()
+            .checked_sub(Duration::from_nanos(resolved.start))
+            .unwrap_or(SystemTime::UNIX_EPOCH);
+        self.virtual_now.store(resolved.start, Ordering::Release);
+        self.virtual_mode.store(true, Ordering::Release);
+        st.settings = settings;
+        st.resolved = resolved;
+        st.ended = None;
+        st.pending_cancel = None;
+        st.generation += 1;
+        st.enabled = true;
+        let arm_waker = st.arm.waker.take();
+        drop(st);
+        // A parent-time arm, if any, notices the switch and retires.
+        if let Some(waker) = arm_waker {
+            waker.wake();
+        }
+        Ok(())
+    }
+
+    /// Switches the virtual clock on again with its current settings.
+    pub(crate) fn enable(&self) -> Result<(), SetupError> {
+        let mut st = self.lock();
+        if st.shut_down {
+            return Err(SetupError::ShutDown);
+        }
+        if st.enabled {
+            return Err(SetupError::AlreadyEnabled);
+        }
+        if !self.is_virtual() {
+            drop(st);
+            return self.setup(Settings::default());
+        }
+        st.enabled = true;
+        st.generation += 1;
+        Ok(())
+    }
+
+    pub(crate) fn disable(&self) {
+        self.lock().enabled = false;
+    }
+
+    /// Sets the virtual now (never backwards) and fires what is due.
+    ///
+    /// Reaching `end` fires only the timers before it, then ends time: a wait until `end`
+    /// itself fails (the end is inclusive).
+    pub(crate) fn move_to(
+        &self,
+        st: &mut ClockState,
+        target: u64,
+        fired: &mut Fired,
+    ) -> Option<TimeError> {
+        let now = self.virtual_now.load(Ordering::Acquire);
+        let mut target = ceil_to(target.max(now), st.resolved.resolution).unwrap_or(u64::MAX);
+        let end = st.resolved.end.filter(|&end| target >= end);
+        if let Some(end) = end {
+            target = end;
+        }
+        self.virtual_now.store(target, Ordering::Release);
+        let due = if end.is_some() {
+            target.saturating_sub(1)
+        } else {
+            target
+        };
+        st.queue.fire_due(due, fired);
+        if end.is_some() && st.ended.is_none() {
+            let error = TimeError::end_of_time(Duration::from_nanos(target));
+            st.ended = Some(error.clone());
+            return Some(error);
+        }
+        None
+    }
+
+    /// Stops waiting: interrupts every pending wait with `error` and marks the scope for
+    /// the driver to cancel the tasks it did not reach. Returns the fallible waits to wake.
+    pub(crate) fn interrupt(&self, st: &mut ClockState, error: TimeError, era: u64) -> Fired {
+        let mut interrupted = Vec::new();
+        st.queue.interrupt_all(&error, &mut interrupted);
+        interrupted.retain(|entry| entry.is_fallible());
+        tracing::debug!(
+            loop_time = ?Duration::from_nanos(self.now_nanos()),
+            reason = %error,
+            waits = interrupted.len(),
+            "looptime: the scope stops waiting"
+        );
+        st.pending_cancel = Some((error, era));
+        interrupted
+    }
+
+    /// Registers a wait; `Err` carries an outcome known at once.
+    fn register(
+        self: &Arc<Self>,
+        deadline: u64,
+        site: &'static Location<'static>,
+    ) -> Result<Arc<TimerEntry>, Result<(), TimeError>> {
+        let mut st = self.lock();
+        if st.shut_down {
+            return Err(Err(TimeError::shut_down()));
+        }
+        if deadline <= self.now_nanos() {
+            return Err(Ok(()));
+        }
+        if let Some(ended) = &st.ended {
+            return Err(Err(ended.clone()));
+        }
+        let entry = Arc::new(TimerEntry::new(deadline, site));
+        let tick = st.queue.push(entry.clone());
+        let arm = if self.is_virtual() {
+            None
+        } else {
+            st.arm.on_new_deadline(tick)
+        };
+        drop(st);
+        if let Some(action) = arm {
+            arm::apply(self, action);
+        }
+        Ok(entry)
+    }
+
+    fn cancelled(&self) {
+        self.lock().queue.note_cancelled();
+    }
+}
+
+/// The engine's implementation of a wait; registers on first poll.
+pub(crate) struct EngineSleep {
+    core: Arc<ClockCore>,
+    deadline: u64,
+    site: &'static Location<'static>,
+    entry: Option<Arc<TimerEntry>>,
+    outcome: Option<Result<(), TimeError>>,
+}
+
+impl EngineSleep {
+    pub(crate) fn new(
+        core: Arc<ClockCore>,
+        deadline: Instant,
+        site: &'static Location<'static>,
+    ) -> Self {
+        EngineSleep {
+            core,
+            deadline: deadline.as_nanos(),
+            site,
+            entry: None,
+            outcome: None,
+        }
+    }
+
+    fn poll_outcome(
+        &mut self,
+        cx: &mut Context<'_>,
+        fallible: bool,
+    ) -> Poll<Result<(), TimeError>> {
+        if let Some(outcome) = &self.outcome {
+            return Poll::Ready(outcome.clone());
+        }
+        let entry = match &self.entry {
+            Some(entry) => entry,
+            None => match self.core.register(self.deadline, self.site) {
+                Ok(entry) => self.entry.insert(entry),
+                Err(outcome) => {
+                    self.outcome = Some(outcome.clone());
+                    return Poll::Ready(outcome);
+                }
+            },
+        };
+        if fallible {
+            entry.mark_fallible();
+        }
+        let outcome = match entry.state() {
+            EntryState::Pending => {
+                entry.waker.register(cx.waker());
+                match entry.state() {
+                    EntryState::Pending => return Poll::Pending,
+                    EntryState::Fired => Ok(()),
+                    EntryState::Interrupted(e) => Err(e),
+                }
+            }
+            EntryState::Fired => Ok(()),
+            EntryState::Interrupted(e) => Err(e),
+        };
+        self.outcome = Some(outcome.clone());
+        Poll::Ready(outcome)
+    }
+}
+
+impl SleepImpl for EngineSleep {
+    fn poll_elapsed(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), TimeError>> {
+        self.get_mut().poll_outcome(cx, true)
+    }
+
+    fn poll_sleep(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        match self.get_mut().poll_outcome(cx, false) {
+            Poll::Ready(Ok(())) => Poll::Ready(()),
+            Poll::Ready(Err(_)) | Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_virtual(&self) -> bool {
+        self.core.is_virtual()
+    }
+}
+
+impl Drop for EngineSleep {
+    fn drop(&mut self) {
+        if let Some(entry) = &self.entry
+            && entry.cancel()
+        {
+            self.core.cancelled();
+        }
+    }
+}

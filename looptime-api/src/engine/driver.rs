@@ -1,0 +1,409 @@
+//! The virtual-time driver: decides, each time the scope falls quiet, how time moves
+//! (SPEC R9–R13).
+//!
+//! It runs inside a proxy's [`Run`](crate::proxy::Run), beside the root future. Each
+//! decision follows the same order:
+//!
+//! 1. **Quiet** — wait until no tracked task is runnable and `noop_cycles` scheduler passes
+//!    saw no wake ([`Quiescence`]).
+//! 2. **Follow-up of an interruption** — after the end of time or an idle timeout, cancel
+//!    the tasks the interruption did not reach (R13: tasks blocked on infallible waits).
+//! 3. **Blocking work in flight** (R11) — wait in real time for one step (`idle_step`, or
+//!    up to the next deadline or `end`); the step advances loop time only if its first 80%
+//!    saw no wake.
+//! 4. **A timer before `end`** (R9) — jump to the nearest deadline; its timers fire FIFO.
+//! 5. **A timer at or after `end`** (R13) — time ends now, at no real cost.
+//! 6. **Only I/O or outside events** (R12) — wait in real time, in `idle_step`s if set,
+//!    until `end` (costs `end - now` of real time) or `idle_timeout`, whichever comes first
+//!    (a tie goes to the end of time).
+
+use core::task::{Context, Poll};
+use core::time::Duration;
+use std::sync::Arc;
+use std::time::Instant as RealInstant;
+
+use super::clock::{ClockCore, ClockState, Fired, wake_all};
+use super::quiescence::Quiescence;
+use crate::TimeError;
+use crate::proxy::scope::ScopeState;
+use crate::proxy::tracking::TrackState;
+use crate::reactor::BoxFuture;
+
+/// A real-time wait in progress.
+struct Step {
+    started: RealInstant,
+    until: RealInstant,
+    /// Loop time to add if the step is not interrupted by a wake in its first 80%.
+    advance: u64,
+    /// Reported when the step ends without a wake.
+    idle_timeout: Option<TimeError>,
+    epoch: u64,
+    sleep: BoxFuture,
+}
+
+/// The driver's state between polls.
+#[derive(Default)]
+pub(crate) struct Driver {
+    quiet: Quiescence,
+    step: Option<Step>,
+    /// Start of the current stretch of I/O idleness (R12's countdown).
+    idle_since: Option<RealInstant>,
+    /// End of the last step, when the next one follows it without a wake: steps are
+    /// scheduled on absolute real instants so the code's own overhead does not drift them.
+    schedule: Option<RealInstant>,
+    generation: u64,
+    root_cancelled: Option<TimeError>,
+}
+
+/// What the decision step chose.
+enum Decision {
+    /// Something happened; poll the root and come back.
+    Moved,
+    /// Nothing to do until a wake.
+    Wait,
+    /// Start a real-time step.
+    Step {
+        base: RealInstant,
+        until: RealInstant,
+        advance: u64,
+        idle_timeout: Option<TimeError>,
+    },
+}
+
+impl Driver {
+    /// The error that cancelled the root, if the driver cancelled it.
+    pub(crate) fn take_root_cancelled(&mut self) -> Option<TimeError> {
+        self.root_cancelled.take()
+    }
+
+    /// Drives time; `Ready` when something moved and the root may have been woken.
+    pub(crate) fn poll(
+        &mut self,
+        cx: &mut Context<'_>,
+        core: &Arc<ClockCore>,
+        scope: &ScopeState,
+        root: &TrackState,
+    ) -> Poll<()> {
+        loop {
+            let noop_cycles = {
+                let st = core.lock();
+                let active = st.enabled && !st.shut_down && !st.advancing && core.is_virtual();
+                if !active {
+                    scope.driver_waker.register(cx.waker());
+                    self.step = None;
+                    self.quiet.reset();
+                    return Poll::Pending;
+                }
+                if st.generation != self.generation {
+                    self.generation = st.generation;
+                    self.step = None;
+                    self.idle_since = None;
+                    self.schedule = None;
+                    self.quiet.reset();
+                }
+                st.resolved.noop_cycles
+            };
+
+            if self.step.is_some() {
+                match self.poll_step(cx, core, scope) {
+                    Poll::Ready(true) => return Poll::Ready(()),
+                    Poll::Ready(false) => continue,
+                    Poll::Pending => return Poll::Pending,
+                }
+            }
+
+            let quiet =
+                self.quiet
+                    .poll_quiet(cx, scope, &*core.parent, noop_cycles, &scope.driver_waker);
+            if self.quiet.take_saw_wake() {
+                self.idle_since = None;
+                self.schedule = None;
+            }
+            if quiet.is_pending() {
+                return Poll::Pending;
+            }
+            self.quiet.reset();
+
+            if let Some(moved) = self.follow_up_interruption(core, scope, root) {
+                if moved {
+                    return Poll::Ready(());
+                }
+                scope.driver_waker.register(cx.waker());
+                return Poll::Pending;
+            }
+
+            match self.decide(core, scope) {
+                Decision::Moved => return Poll::Ready(()),
+                Decision::Wait => {
+                    scope.driver_waker.register(cx.waker());
+                    if scope.busy() > 0 {
+                        continue;
+                    }
+                    return Poll::Pending;
+                }
+                Decision::Step {
+                    base,
+                    until,
+                    advance,
+                    idle_timeout,
+                } => {
+                    tracing::debug!(
+                        loop_time = ?core.now().since_origin(),
+                        real_wait = ?until.saturating_duration_since(RealInstant::now()),
+                        advance = ?Duration::from_nanos(advance),
+                        "looptime: waiting in real time"
+                    );
+                    self.step = Some(Step {
+                        started: base,
+                        until,
+                        advance,
+                        idle_timeout,
+                        epoch: scope.epoch(),
+                        sleep: core.parent.sleep_real_until(until),
+                    });
+                }
+            }
+        }
+    }
+
+    /// The root finished: a step cut short by that wake is settled by the 80% rule.
+    pub(crate) fn finish(&mut self, core: &ClockCore, scope: &ScopeState) {
+        if let Some(step) = self.step.take() {
+            settle_interrupted_step(core, scope, step);
+        }
+    }
+
+    /// Polls the step in flight. `Ready(true)`: it ended and moved time; `Ready(false)`: a
+    /// wake cut it short; `Pending`: still waiting.
+    fn poll_step(
+        &mut self,
+        cx: &mut Context<'_>,
+        core: &Arc<ClockCore>,
+        scope: &ScopeState,
+    ) -> Poll<bool> {
+        let Some(step) = &mut self.step else {
+            return Poll::Ready(false);
+        };
+        let woken = scope.busy() > 0 || scope.epoch() != step.epoch;
+        if !woken {
+            if step.sleep.as_mut().poll(cx).is_ready() {
+                let step = self.step.take().expect("a step is in flight");
+                self.schedule = Some(step.until);
+                let ended = advance(core, scope, step.advance);
+                if !ended && let Some(error) = step.idle_timeout {
+                    interrupt(core, scope, error);
+                }
+                return Poll::Ready(true);
+            }
+            scope.driver_waker.register(cx.waker());
+            if scope.busy() == 0 && scope.epoch() == step.epoch {
+                return Poll::Pending;
+            }
+        }
+        let step = self.step.take().expect("a step is in flight");
+        self.idle_since = None;
+        self.schedule = None;
+        settle_interrupted_step(core, scope, step);
+        Poll::Ready(false)
+    }
+
+    /// After an interruption, cancels the tasks it did not reach (R13). `None` when there
+    /// is nothing to follow up; `Some(moved)` otherwise.
+    fn follow_up_interruption(
+        &mut self,
+        core: &ClockCore,
+        scope: &ScopeState,
+        root: &TrackState,
+    ) -> Option<bool> {
+        let (error, era, ended) = {
+            let st = core.lock();
+            let (error, era) = st.pending_cancel.clone()?;
+            (error, era, st.ended.is_some())
+        };
+        // After the end of time every idle task is stuck for good; after an idle timeout
+        // only those the interruption did not reach.
+        let since = if ended { None } else { Some(era) };
+        let cancelled = scope.cancel_idle(&error, since);
+        if root.is_idle_since(since) {
+            self.root_cancelled = Some(error);
+            return Some(true);
+        }
+        if !ended {
+            let mut st = core.lock();
+            if st.pending_cancel.as_ref().is_some_and(|(_, e)| *e == era) {
+                st.pending_cancel = None;
+            }
+            return (cancelled > 0).then_some(true);
+        }
+        Some(cancelled > 0)
+    }
+
+    fn decide(&mut self, core: &Arc<ClockCore>, scope: &ScopeState) -> Decision {
+        let mut st = core.lock();
+        let now = core.now_nanos();
+        let end = st.resolved.end;
+        if end.is_some_and(|end| now >= end) {
+            // Time is over from the start (`end == start`).
+            return self.move_and_wake(core, scope, st, now);
+        }
+        let next = st.queue.next_tick();
+        let bound = match (next, end) {
+            (Some(n), Some(e)) => Some(n.min(e)),
+            (n, e) => n.or(e),
+        };
+        let idle_step = st.resolved.idle_step;
+        let real_now = RealInstant::now();
+        let base = self.schedule.unwrap_or(real_now);
+
+        if scope.blocking() > 0 {
+            // R11: slow executors. Time does not jump while blocking work is in flight.
+            let advance = match (idle_step, bound) {
+                (Some(step), Some(bound)) => step.min(bound - now),
+                (Some(step), None) => step,
+                (None, Some(bound)) => bound - now,
+                (None, None) => return Decision::Wait,
+            };
+            return Decision::Step {
+                base,
+                until: base + Duration::from_nanos(advance),
+                advance,
+                idle_timeout: None,
+            };
+        }
+
+        if let Some(next) = next {
+            // R9: jump to the nearest deadline, or R13: to the end if that comes first.
+            let target = end.map_or(next, |end| next.min(end));
+            tracing::debug!(
+                from = ?Duration::from_nanos(now),
+                to = ?Duration::from_nanos(target),
+                "looptime: time jumps to the nearest deadline"
+            );
+            self.idle_since = None;
+            self.schedule = None;
+            return self.move_and_wake(core, scope, st, target);
+        }
+
+        // R12: only I/O or outside events can wake the scope.
+        let since = *self.idle_since.get_or_insert(real_now);
+        let idle_timeout = st.resolved.idle_timeout;
+        drop(st);
+        let idle_at = idle_timeout.and_then(|t| since.checked_add(t));
+        let idle_error = || idle_timeout.map(TimeError::idle_timeout);
+        let to_end = end.map(|end| end - now);
+        match idle_step {
+            Some(step) => {
+                let advance = to_end.map_or(step, |d| d.min(step));
+                let until = base + Duration::from_nanos(advance);
+                match idle_at {
+                    Some(at) if at < until => Decision::Step {
+                        base,
+                        until: at,
+                        advance: 0,
+                        idle_timeout: idle_error(),
+                    },
+                    Some(at) if at == until => Decision::Step {
+                        base,
+                        until,
+                        advance,
+                        idle_timeout: idle_error(),
+                    },
+                    _ => Decision::Step {
+                        base,
+                        until,
+                        advance,
+                        idle_timeout: None,
+                    },
+                }
+            }
+            None => match (to_end, idle_at) {
+                (None, None) => Decision::Wait,
+                (Some(to_end), idle_at) => {
+                    let end_at = base + Duration::from_nanos(to_end);
+                    match idle_at {
+                        Some(at) if at < end_at => Decision::Step {
+                            base,
+                            until: at,
+                            advance: 0,
+                            idle_timeout: idle_error(),
+                        },
+                        _ => Decision::Step {
+                            base,
+                            until: end_at,
+                            advance: to_end,
+                            idle_timeout: None,
+                        },
+                    }
+                }
+                (None, Some(at)) => Decision::Step {
+                    base,
+                    until: at,
+                    advance: 0,
+                    idle_timeout: idle_error(),
+                },
+            },
+        }
+    }
+
+    fn move_and_wake(
+        &mut self,
+        core: &ClockCore,
+        scope: &ScopeState,
+        mut st: std::sync::MutexGuard<'_, ClockState>,
+        target: u64,
+    ) -> Decision {
+        let mut fired = Vec::new();
+        if let Some(error) = core.move_to(&mut st, target, &mut fired) {
+            interrupt_locked(core, scope, &mut st, error, &mut fired);
+        }
+        drop(st);
+        wake_all(fired);
+        Decision::Moved
+    }
+}
+
+/// A wake cut `step` short: it advances only if the wake came in its last 20% (R11).
+fn settle_interrupted_step(core: &ClockCore, scope: &ScopeState, step: Step) {
+    let span = step.until.saturating_duration_since(step.started);
+    let elapsed = RealInstant::now().saturating_duration_since(step.started);
+    if elapsed * 5 >= span * 4 && step.advance > 0 {
+        advance(core, scope, step.advance);
+    }
+}
+
+/// Moves virtual time forward by `amount`; `true` if that reached the end of time.
+pub(crate) fn advance(core: &ClockCore, scope: &ScopeState, amount: u64) -> bool {
+    let mut st = core.lock();
+    let target = core.now_nanos().saturating_add(amount);
+    let mut fired = Vec::new();
+    let ended = match core.move_to(&mut st, target, &mut fired) {
+        Some(error) => {
+            interrupt_locked(core, scope, &mut st, error, &mut fired);
+            true
+        }
+        None => false,
+    };
+    drop(st);
+    wake_all(fired);
+    ended
+}
+
+/// Interrupts every wait of the scope with `error` (end of time, idle timeout).
+pub(crate) fn interrupt(core: &ClockCore, scope: &ScopeState, error: TimeError) {
+    let mut st = core.lock();
+    let mut fired = Vec::new();
+    interrupt_locked(core, scope, &mut st, error, &mut fired);
+    drop(st);
+    wake_all(fired);
+}
+
+fn interrupt_locked(
+    core: &ClockCore,
+    scope: &ScopeState,
+    st: &mut ClockState,
+    error: TimeError,
+    fired: &mut Fired,
+) {
+    let era = scope.next_interrupt_epoch();
+    fired.extend(core.interrupt(st, error, era));
+}

@@ -1,0 +1,83 @@
+//! Waiting until a scope is quiet: no tracked task runnable, and `noop_cycles` scheduler
+//! passes in a row saw no wake (SPEC R9).
+//!
+//! The passes are [`Reactor::yield_now`] of the runtime, which lets other ready tasks run
+//! and the runtime poll its I/O before coming back, so work outside the scope's sight
+//! (untracked tasks, threads, sockets) gets its chance to wake the scope first. Any wake
+//! starts the count again.
+
+use core::task::{Context, Poll};
+
+use futures_util::task::AtomicWaker;
+
+use crate::Reactor;
+use crate::proxy::scope::ScopeState;
+use crate::reactor::BoxFuture;
+
+/// Progress towards quiet; reset after acting on it.
+#[derive(Default)]
+pub(crate) struct Quiescence {
+    passes: u32,
+    epoch: Option<u64>,
+    pass: Option<BoxFuture>,
+    saw_wake: bool,
+}
+
+impl Quiescence {
+    /// Forgets the passes made: the next quiet needs a full count again.
+    pub(crate) fn reset(&mut self) {
+        self.passes = 0;
+        self.epoch = None;
+        self.pass = None;
+    }
+
+    /// Whether a wake was seen since the last call (and clears the flag).
+    pub(crate) fn take_saw_wake(&mut self) -> bool {
+        std::mem::take(&mut self.saw_wake)
+    }
+
+    /// `Ready` once the scope is idle and `noop_cycles` passes saw no wake.
+    ///
+    /// `waker_slot` is the scope's slot that is woken when `busy` drops to zero.
+    pub(crate) fn poll_quiet(
+        &mut self,
+        cx: &mut Context<'_>,
+        scope: &ScopeState,
+        reactor: &dyn Reactor,
+        noop_cycles: u32,
+        waker_slot: &AtomicWaker,
+    ) -> Poll<()> {
+        loop {
+            if scope.busy() > 0 {
+                waker_slot.register(cx.waker());
+                if scope.busy() > 0 {
+                    self.saw_wake = true;
+                    self.reset();
+                    return Poll::Pending;
+                }
+            }
+            let epoch = scope.epoch();
+            if self.epoch != Some(epoch) {
+                if self.epoch.is_some() {
+                    self.saw_wake = true;
+                }
+                self.epoch = Some(epoch);
+                self.passes = 0;
+            }
+            if self.passes >= noop_cycles {
+                return Poll::Ready(());
+            }
+            let pass = self.pass.get_or_insert_with(|| reactor.yield_now());
+            match pass.as_mut().poll(cx) {
+                Poll::Pending => {
+                    waker_slot.register(cx.waker());
+                    return Poll::Pending;
+                }
+                Poll::Ready(()) => {
+                    self.pass = None;
+                    self.passes += 1;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! # looptime-api
+//!
+//! Virtual time and per-test scopes for async Rust, on any runtime.
+//!
+//! This crate is the contract: the trait set that generic code depends on, and the
+//! runtime-independent machinery that gives it virtual time. Runtime adapters
+//! (`looptime-tokio`, …) implement the traits for their runtime; everything else is
+//! written once, here.
+//!
+//! - **Traits** — [`Clock`] (time and waiting), [`Spawner`] (background work), [`Reactor`]
+//!   (what only the runtime can do), and [`Runtime`], all three at once. Each has an
+//!   extension trait of typed helpers ([`ClockExt`], [`SpawnerExt`], [`ReactorExt`]) so
+//!   the core traits stay dyn-compatible: `Arc<dyn Runtime>` works.
+//! - **[`Instant`]** — integer nanoseconds; no floating point anywhere on the time path.
+//! - **[`Proxy`]** — a scope over a runtime (or another proxy) that records the tasks,
+//!   blocking jobs and timers created through it, shuts them down with
+//!   [`check_and_shutdown`](Proxy::check_and_shutdown) and reports leaks with the line
+//!   that made them, shifts its time with [`advance_time`](Proxy::advance_time), and runs
+//!   on a **virtual clock** after [`setup_looptime`](Proxy::setup_looptime).
+//!
+//! ## Virtual time in one paragraph
+//!
+//! On a virtual clock, time moves only when the scope is idle: no task of the scope is
+//! runnable (known exactly, by tracking every wake) and `noop_cycles` scheduler passes
+//! saw no wake. Then it jumps straight to the nearest deadline. A 15-minute timeout
+//! completes in microseconds with a loop time of exactly 900 s. While blocking work is in
+//! flight, time steps along with real time; when only I/O can wake the scope, it waits in
+//! real time up to `idle_timeout`; at `end`, time ends and every fallible wait resolves to
+//! [`TimeError::is_end_of_time`]. See [`Settings`] and the rules R9–R18 of the SPEC.
+//!
+//! ## Generic code, tested on virtual time
+//!
+//! ```
+//! use looptime_api::{Clock, ClockExt, Proxy, ReactorExt, Settings, TimeError};
+//! use std::time::Duration;
+//!
+//! /// Retries `attempt` with exponential backoff, giving up after `limit`.
+//! async fn retry<C: Clock + ?Sized>(clock: &C, limit: Duration, mut attempt: impl FnMut() -> bool) -> Result<u32, TimeError> {
+//!     clock.timeout(limit, async {
+//!         let mut delay = Duration::from_secs(1);
+//!         let mut tries = 1;
+//!         while !attempt() {
+//!             clock.sleep(delay).await;
+//!             delay *= 2;
+//!             tries += 1;
+//!         }
+//!         tries
+//!     }).await
+//! }
+//!
+//! let runtime = looptime_tokio::Tokio::current_thread().unwrap();
+//! let proxy = Proxy::new(&runtime);
+//! let _on = proxy.setup_looptime(Settings::new()).unwrap();
+//! proxy.block_on(async {
+//!     let mut calls = 0;
+//!     let tries = retry(&proxy, Duration::from_secs(3600), || { calls += 1; calls == 5 }).await;
+//!     assert_eq!(tries, Ok(5));
+//!     assert_eq!(proxy.looptime(), Duration::from_secs(1 + 2 + 4 + 8)); // exact
+//! }).unwrap();
+//! ```
+//!
+//! ## Decisions where the SPEC is silent
+//!
+//! - Deadlines round **up** to the resolution (a timer never fires early), like tokio.
+//! - `Sleep` as a future is infallible; the end of time reaches it by cancelling its task.
+//!   Observe it with [`ClockExt::timeout`] or [`ClockExt::interruptible`].
+//! - A sleep until [`Instant::MAX`] (or of `Duration::MAX`) never fires: it waits forever
+//!   and is not a deadline time can jump to.
+//! - Virtual time moves only while a [`Proxy::run`] (or `block_on`) of the proxy is in
+//!   progress and a [`LooptimeGuard`] is alive; otherwise loop time stands still.
+//! - `advance_time` steps deadline by deadline, letting tasks run between (tokio's
+//!   `advance` skips them).
+
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod chronometer;
+mod clock;
+mod engine;
+mod error;
+mod instant;
+mod interval;
+mod proxy;
+mod reactor;
+mod runtime;
+mod sleep;
+mod spawner;
+mod task;
+mod timeout;
+
+pub use chronometer::Chronometer;
+pub use clock::{Clock, ClockExt};
+pub use engine::settings::{MAX_NOOP_CYCLES, Settings, SetupError};
+pub use error::{AdvanceError, SpawnError, TimeError};
+pub use instant::Instant;
+pub use interval::Interval;
+pub use proxy::{CheckKind, Leak, Leaks, LooptimeGuard, Proxy, Run};
+pub use reactor::{BoxFuture, Reactor, ReactorExt};
+pub use runtime::Runtime;
+pub use sleep::{Sleep, SleepImpl};
+pub use spawner::{Spawner, SpawnerExt};
+pub use task::{BlockingJob, JoinError, JoinHandle, Task};
+pub use timeout::{Interruptible, Timeout};

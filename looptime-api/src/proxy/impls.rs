@@ -1,0 +1,90 @@
+//! The trait set for [`Proxy`]: it is a [`Runtime`](crate::Runtime) like its parent.
+
+use core::future::Future;
+use core::pin::{Pin, pin};
+use std::panic::Location;
+use std::time::SystemTime;
+
+use super::Proxy;
+use super::tracking::{RegistryGuard, TrackState, Tracked};
+use crate::engine::clock::EngineSleep;
+use crate::reactor::BoxFuture;
+use crate::{BlockingJob, Clock, Instant, Reactor, Sleep, SpawnError, Spawner, Task, TimeError};
+
+impl Clock for Proxy {
+    fn now(&self) -> Instant {
+        self.shared.clock.now()
+    }
+
+    #[track_caller]
+    fn sleep_until(&self, deadline: Instant) -> Sleep {
+        let imp = EngineSleep::new(self.shared.clock.clone(), deadline, Location::caller());
+        Sleep::new(deadline, imp)
+    }
+
+    fn system_time(&self) -> SystemTime {
+        self.shared.clock.system_time()
+    }
+}
+
+impl Spawner for Proxy {
+    /// Records the task, wraps it in this scope's tracking layer and hands it to the
+    /// parent.
+    fn spawn_task(&self, task: Task) -> Result<(), SpawnError> {
+        let scope = &self.shared.scope;
+        let header = task.header().clone();
+        let track = TrackState::new_scheduled(scope.clone());
+        if !scope.register_task(header.clone(), track.clone()) {
+            track.finish();
+            return Err(SpawnError::shut_down(self.shared.site));
+        }
+        let guard = RegistryGuard::task(scope.clone(), header.id);
+        let task = task.map(|inner| Box::pin(Tracked::new(inner, track, Some(guard))));
+        self.shared.parent.spawn_task(task)
+    }
+
+    /// Records the job as in flight (virtual time does not jump meanwhile, SPEC R11) and
+    /// hands it to the parent.
+    fn spawn_blocking_job(&self, job: BlockingJob) -> Result<(), SpawnError> {
+        let scope = &self.shared.scope;
+        let header = job.header().clone();
+        if !scope.register_blocking(header.clone()) {
+            return Err(SpawnError::shut_down(self.shared.site));
+        }
+        scope.blocking_started();
+        let guard = RegistryGuard::blocking(scope.clone(), header.id);
+        let job = job.map(|run| {
+            Box::new(move || {
+                let _guard = guard;
+                run();
+            })
+        });
+        self.shared.parent.spawn_blocking_job(job)
+    }
+}
+
+impl Reactor for Proxy {
+    /// Runs `root` through [`Proxy::run`] on the parent's `block_on`.
+    fn block_on_dyn(
+        &self,
+        root: Pin<&mut (dyn Future<Output = ()> + '_)>,
+    ) -> Result<(), TimeError> {
+        let mut outcome = Ok(());
+        {
+            let run = self.run(root);
+            let mut wrapper = pin!(async {
+                outcome = run.await;
+            });
+            self.shared.parent.block_on_dyn(wrapper.as_mut())?;
+        }
+        outcome
+    }
+
+    fn sleep_real_until(&self, deadline: std::time::Instant) -> BoxFuture {
+        self.shared.parent.sleep_real_until(deadline)
+    }
+
+    fn yield_now(&self) -> BoxFuture {
+        self.shared.parent.yield_now()
+    }
+}

@@ -1,0 +1,180 @@
+//! What a proxy knows of its work: how much of it is runnable (`busy`), whether anything
+//! woke since the last look (`epoch`), blocking jobs in flight, and the registry of live
+//! tasks and jobs for leak reports.
+//!
+//! `busy` counts tracked tasks that are scheduled or being polled, so `busy == 0` is
+//! *exact* idleness of the scope, with no polling or guessing. `epoch` grows every time
+//! `busy` leaves zero (and when a blocking job ends), so a watcher that saw `busy == 0`
+//! twice knows whether the scope stayed idle in between.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use futures_util::task::AtomicWaker;
+
+use super::tracking::TrackState;
+use crate::TimeError;
+use crate::task::{CancelReason, TaskHeader};
+
+/// Shared by a proxy, every layer it wraps around its tasks, and its virtual-time driver.
+pub(crate) struct ScopeState {
+    busy: AtomicUsize,
+    epoch: AtomicU64,
+    interrupt_epoch: AtomicU64,
+    blocking: AtomicUsize,
+    /// Woken when `busy` drops to zero or a blocking job ends: the virtual-time driver.
+    pub(crate) driver_waker: AtomicWaker,
+    /// Woken likewise: an `advance_time` waiting for the scope to settle.
+    pub(crate) settle_waker: AtomicWaker,
+    /// Woken when a task or job leaves the registry: a shutdown waiting for them.
+    pub(crate) shutdown_waker: AtomicWaker,
+    registry: Mutex<Registry>,
+}
+
+#[derive(Default)]
+pub(crate) struct Registry {
+    /// No more registrations: the proxy is shut down.
+    pub(crate) closed: bool,
+    pub(crate) tasks: HashMap<u64, TaskRecord>,
+    pub(crate) blocking: HashMap<u64, Arc<TaskHeader>>,
+    /// Tasks that finished by panicking; reported unless someone received the panic.
+    pub(crate) panicked: Vec<Arc<TaskHeader>>,
+}
+
+pub(crate) struct TaskRecord {
+    pub(crate) header: Arc<TaskHeader>,
+    pub(crate) track: Arc<TrackState>,
+}
+
+impl ScopeState {
+    pub(crate) fn new() -> Arc<Self> {
+        Arc::new(ScopeState {
+            busy: AtomicUsize::new(0),
+            epoch: AtomicU64::new(0),
+            interrupt_epoch: AtomicU64::new(0),
+            blocking: AtomicUsize::new(0),
+            driver_waker: AtomicWaker::new(),
+            settle_waker: AtomicWaker::new(),
+            shutdown_waker: AtomicWaker::new(),
+            registry: Mutex::new(Registry::default()),
+        })
+    }
+
+    pub(crate) fn busy(&self) -> usize {
+        self.busy.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn blocking(&self) -> usize {
+        self.blocking.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn interrupt_epoch(&self) -> u64 {
+        self.interrupt_epoch.load(Ordering::Acquire)
+    }
+
+    /// Starts a new interruption era; returns its number.
+    pub(crate) fn next_interrupt_epoch(&self) -> u64 {
+        self.interrupt_epoch.fetch_add(1, Ordering::AcqRel) + 1
+    }
+
+    pub(crate) fn busy_inc(&self) {
+        if self.busy.fetch_add(1, Ordering::AcqRel) == 0 {
+            self.epoch.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+
+    pub(crate) fn busy_dec(&self) {
+        if self.busy.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.wake_watchers();
+        }
+    }
+
+    fn wake_watchers(&self) {
+        self.driver_waker.wake();
+        self.settle_waker.wake();
+    }
+
+    pub(crate) fn blocking_started(&self) {
+        self.blocking.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// A blocking job ended: that counts as a wake of the scope.
+    pub(crate) fn blocking_ended(&self) {
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        self.blocking.fetch_sub(1, Ordering::AcqRel);
+        self.wake_watchers();
+    }
+
+    pub(crate) fn registry(&self) -> MutexGuard<'_, Registry> {
+        self.registry.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Records a task; `false` if the registry is closed.
+    pub(crate) fn register_task(&self, header: Arc<TaskHeader>, track: Arc<TrackState>) -> bool {
+        let mut registry = self.registry();
+        if registry.closed {
+            return false;
+        }
+        registry
+            .tasks
+            .insert(header.id, TaskRecord { header, track });
+        true
+    }
+
+    /// Records a blocking job; `false` if the registry is closed.
+    pub(crate) fn register_blocking(&self, header: Arc<TaskHeader>) -> bool {
+        let mut registry = self.registry();
+        if registry.closed {
+            return false;
+        }
+        registry.blocking.insert(header.id, header);
+        true
+    }
+
+    pub(crate) fn task_finished(&self, id: u64) {
+        {
+            let mut registry = self.registry();
+            if let Some(record) = registry.tasks.remove(&id)
+                && record.header.panic_message().is_some()
+            {
+                registry.panicked.push(record.header);
+            }
+        }
+        self.shutdown_waker.wake();
+    }
+
+    pub(crate) fn blocking_finished(&self, id: u64) {
+        {
+            let mut registry = self.registry();
+            if let Some(header) = registry.blocking.remove(&id)
+                && header.panic_message().is_some()
+            {
+                registry.panicked.push(header);
+            }
+        }
+        self.blocking_ended();
+        self.shutdown_waker.wake();
+    }
+
+    /// Cancels idle tasks after the scope stopped waiting (end of time, idle timeout).
+    ///
+    /// With `since = Some(e)`, only tasks not polled since interruption era `e` (the ones
+    /// the interruption did not reach); with `None`, every idle task. Returns how many.
+    pub(crate) fn cancel_idle(&self, reason: &TimeError, since: Option<u64>) -> usize {
+        let registry = self.registry();
+        let mut cancelled = 0;
+        for record in registry.tasks.values() {
+            if record.header.abort_requested() || !record.track.is_idle_since(since) {
+                continue;
+            }
+            record.header.abort(CancelReason::Time(reason.clone()));
+            cancelled += 1;
+        }
+        cancelled
+    }
+}

@@ -1,0 +1,93 @@
+//! [`Reactor`] (SPEC R4): what only the runtime itself can do.
+
+use core::future::Future;
+use core::pin::{Pin, pin};
+use core::time::Duration;
+use std::sync::Arc;
+
+use crate::TimeError;
+
+/// A boxed future of the runtime's own making (real-time sleeps, yields).
+pub type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+
+/// The runtime's own powers: run a root future from sync code, wait in *real* time, and
+/// yield to the scheduler.
+///
+/// # Contract
+///
+/// Implementations MUST guarantee:
+/// - [`block_on_dyn`](Reactor::block_on_dyn) polls the root on the calling thread until it
+///   completes, driving the runtime's timers and I/O meanwhile. A runtime returns `Ok(())`;
+///   only a virtual clock (a [`Proxy`](crate::Proxy)) may end a run early with the
+///   [`TimeError`] that stopped it.
+/// - [`sleep_real_until`](Reactor::sleep_real_until) waits in real time, never compacted
+///   by any virtual clock.
+/// - [`yield_now`](Reactor::yield_now) completes after one full scheduler pass: other
+///   ready tasks run and the runtime polls its I/O before the yielding task is polled
+///   again (as `tokio::task::yield_now` does). Virtual time counts on this to see work
+///   outside its scope.
+pub trait Reactor: Send + Sync {
+    /// Runs `root` to completion on the calling thread.
+    ///
+    /// # Panics
+    ///
+    /// An implementation may panic when called from inside an async context of its own
+    /// runtime (as tokio does); use [`Proxy::run`](crate::Proxy::run) there instead.
+    fn block_on_dyn(&self, root: Pin<&mut (dyn Future<Output = ()> + '_)>)
+    -> Result<(), TimeError>;
+
+    /// A future that completes at the real instant `deadline`.
+    fn sleep_real_until(&self, deadline: std::time::Instant) -> BoxFuture;
+
+    /// A future that completes after one scheduler pass (see the contract above).
+    fn yield_now(&self) -> BoxFuture;
+}
+
+/// Typed helpers on any [`Reactor`], including `dyn Reactor`.
+pub trait ReactorExt: Reactor {
+    /// Runs `future` to completion on the calling thread and returns its output.
+    ///
+    /// `Err` only when `self` is a proxy on virtual time whose end of time or idle timeout
+    /// stopped the root future (SPEC R14).
+    fn block_on<F: Future>(&self, future: F) -> Result<F::Output, TimeError> {
+        let mut output = None;
+        {
+            let mut root = pin!(async {
+                output = Some(future.await);
+            });
+            self.block_on_dyn(root.as_mut())?;
+        }
+        Ok(output.expect("a Reactor's block_on_dyn returned Ok before its root completed"))
+    }
+
+    /// Waits `duration` of real time.
+    fn sleep_real(&self, duration: Duration) -> BoxFuture {
+        match std::time::Instant::now().checked_add(duration) {
+            Some(deadline) => self.sleep_real_until(deadline),
+            None => Box::pin(core::future::pending()),
+        }
+    }
+}
+
+impl<R: Reactor + ?Sized> ReactorExt for R {}
+
+macro_rules! forward_reactor {
+    ($($ty:ty),*) => {$(
+        impl<R: Reactor + ?Sized> Reactor for $ty {
+            fn block_on_dyn(
+                &self,
+                root: Pin<&mut (dyn Future<Output = ()> + '_)>,
+            ) -> Result<(), TimeError> {
+                (**self).block_on_dyn(root)
+            }
+            fn sleep_real_until(&self, deadline: std::time::Instant) -> BoxFuture {
+                (**self).sleep_real_until(deadline)
+            }
+            fn yield_now(&self) -> BoxFuture {
+                (**self).yield_now()
+            }
+        }
+    )*};
+}
+
+forward_reactor!(&R, Box<R>, Arc<R>);

@@ -1,0 +1,10 @@
+//! Units of work handed to a [`Spawner`](crate::Spawner), and their join handles.
+
+mod header;
+mod join;
+mod work;
+
+pub(crate) use header::{CancelReason, TaskHeader};
+pub use join::{JoinError, JoinHandle};
+pub(crate) use join::{JoinSlot, SlotSender};
+pub use work::{BlockingJob, Task};
