@@ -209,6 +209,9 @@ impl Driver {
 
     /// After an interruption, cancels the tasks it did not reach (R13). `None` when there
     /// is nothing to follow up; `Some(moved)` otherwise.
+    ///
+    /// The root is cancelled only by a pass that cancelled no task: a task's cancellation
+    /// may be what wakes it.
     fn follow_up_interruption(
         &mut self,
         core: &ClockCore,
@@ -223,19 +226,22 @@ impl Driver {
         // After the end of time every idle task is stuck for good; after an idle timeout
         // only those the interruption did not reach.
         let since = if ended { None } else { Some(era) };
-        let cancelled = scope.cancel_idle(&error, since);
+        if scope.cancel_idle(&error, since) > 0 {
+            return Some(true);
+        }
         if root.is_idle_since(since) {
             self.root_cancelled = Some(error);
             return Some(true);
         }
-        if !ended {
-            let mut st = core.lock();
-            if st.pending_cancel.as_ref().is_some_and(|(_, e)| *e == era) {
-                st.pending_cancel = None;
-            }
-            return (cancelled > 0).then_some(true);
+        if ended {
+            // Time is over: only I/O or outside events can still wake the scope.
+            return Some(false);
         }
-        Some(cancelled > 0)
+        let mut st = core.lock();
+        if st.pending_cancel.as_ref().is_some_and(|(_, e)| *e == era) {
+            st.pending_cancel = None;
+        }
+        None
     }
 
     fn decide(&mut self, core: &Arc<ClockCore>, scope: &ScopeState) -> Decision {

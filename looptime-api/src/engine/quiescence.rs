@@ -38,6 +38,8 @@ impl Quiescence {
 
     /// `Ready` once the scope is idle and `noop_cycles` passes saw no wake.
     ///
+    /// At least one pass always happens, even with `noop_cycles = 0`: a task in the middle
+    /// of a yield is idle only in appearance until the runtime has run its pass (R9).
     /// `waker_slot` is the scope's slot that is woken when `busy` drops to zero.
     pub(crate) fn poll_quiet(
         &mut self,
@@ -64,7 +66,7 @@ impl Quiescence {
                 self.epoch = Some(epoch);
                 self.passes = 0;
             }
-            if self.passes >= noop_cycles {
+            if self.passes >= noop_cycles.max(1) {
                 return Poll::Ready(());
             }
             let pass = self.pass.get_or_insert_with(|| reactor.yield_now());

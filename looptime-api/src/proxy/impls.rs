@@ -2,10 +2,13 @@
 
 use core::future::Future;
 use core::pin::{Pin, pin};
+use core::task::{Context, Poll};
 use std::panic::Location;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::Proxy;
+use super::scope::ScopeState;
 use super::tracking::{RegistryGuard, TrackState, Tracked};
 use crate::engine::clock::EngineSleep;
 use crate::reactor::BoxFuture;
@@ -84,7 +87,46 @@ impl Reactor for Proxy {
         self.shared.parent.sleep_real_until(deadline)
     }
 
+    /// The parent's yield, counted as work of this scope until it completes: a task in
+    /// the middle of a yield is never idle, whatever thread or runtime runs it (R9).
     fn yield_now(&self) -> BoxFuture {
-        self.shared.parent.yield_now()
+        Box::pin(HeldYield {
+            scope: self.shared.scope.clone(),
+            pass: self.shared.parent.yield_now(),
+            held: false,
+        })
+    }
+}
+
+/// A yield that holds a unit of its scope's `busy` while in flight.
+struct HeldYield {
+    scope: Arc<ScopeState>,
+    pass: BoxFuture,
+    held: bool,
+}
+
+impl Future for HeldYield {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if !self.held {
+            self.held = true;
+            self.scope.busy_inc();
+        }
+        let done = self.pass.as_mut().poll(cx).is_ready();
+        if done {
+            self.held = false;
+            self.scope.busy_dec();
+            return Poll::Ready(());
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for HeldYield {
+    fn drop(&mut self) {
+        if self.held {
+            self.scope.busy_dec();
+        }
     }
 }

@@ -229,7 +229,7 @@ fn abort_all(scope: &ScopeState) -> (Vec<Arc<TaskHeader>>, Vec<Arc<TaskHeader>>)
     blocking.sort_by_key(|h| h.id);
     let leaked = all
         .iter()
-        .filter(|h| !h.internal && (!h.is_finished() || h.panic_message().is_some()))
+        .filter(|h| !h.internal && (!h.is_finished() || h.unobserved_panic().is_some()))
         .cloned()
         .collect();
     let reason = CancelReason::Time(TimeError::shut_down());
@@ -278,18 +278,24 @@ pub(crate) async fn check_and_shutdown(proxy: &ProxyShared, kind: CheckKind) -> 
         (!all_gone && alive).then(|| format!("{what} still running {grace:?} after shutdown"))
     };
     if kind.contains(CheckKind::TASKS) {
-        for header in panicked.iter().chain(&tasks) {
-            if let Some(message) = header.unobserved_panic() {
-                if reported.insert(header.id) {
-                    leaks.push(Leak::from_header(
-                        CheckKind::TASKS,
-                        header,
-                        Some(format!("panicked: {message}")),
-                    ));
-                }
-            } else if reported.insert(header.id) {
-                let detail = late(still_tasks.contains(&header.id), "task");
+        for header in &tasks {
+            if reported.insert(header.id) {
+                let detail = match header.unobserved_panic() {
+                    Some(message) => Some(format!("panicked: {message}")),
+                    None => late(still_tasks.contains(&header.id), "task"),
+                };
                 leaks.push(Leak::from_header(CheckKind::TASKS, header, detail));
+            }
+        }
+        for header in &panicked {
+            if let Some(message) = header.unobserved_panic()
+                && reported.insert(header.id)
+            {
+                leaks.push(Leak::from_header(
+                    CheckKind::TASKS,
+                    header,
+                    Some(format!("panicked: {message}")),
+                ));
             }
         }
     }

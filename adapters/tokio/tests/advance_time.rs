@@ -1,0 +1,5 @@
+//! The conformance topic `advance_time` on both tokio flavours.
+
+use looptime_conformance::backends::{TokioCurrentThread, TokioMultiThread};
+
+looptime_conformance::suite!(TokioCurrentThread, TokioMultiThread; advance_time);

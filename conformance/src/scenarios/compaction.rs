@@ -1,0 +1,159 @@
+//! R9 compaction: time moves only when the scope is idle, straight to the nearest
+//! deadline; pure-timer waits cost no real time.
+
+use std::future::pending;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use looptime_api::{Chronometer, Clock, ClockExt, Reactor, ReactorExt, Settings, SpawnerExt};
+
+use crate::support::{ensure, ensure_eq, ms, real_below, secs, virtual_proxy};
+use crate::{Backend, Ctx, Outcome, Report};
+
+/// R9: `sleep(10s)` ends at loop time exactly 10 s in under 10 ms of real time.
+pub fn sleep_10s<B: Backend>(ctx: &Ctx) -> Outcome {
+    let (proxy, _on) = virtual_proxy::<B>(Settings::new())?;
+    let chrono = Chronometer::started();
+    proxy.block_on(proxy.sleep(secs(10)))?;
+    let real = chrono.elapsed();
+    ensure_eq!(proxy.looptime(), secs(10), "loop time after sleep(10s)");
+    real_below(ctx, real, ms(10), "sleep(10s)")?;
+    Ok(Report::new(proxy.looptime(), real))
+}
+
+/// R9: ten thousand `sleep(1s)` give exactly 10 000 s: jumps are exact.
+pub fn sleep_1s_ten_thousand_times<B: Backend>(_: &Ctx) -> Outcome {
+    let (proxy, _on) = virtual_proxy::<B>(Settings::new())?;
+    let chrono = Chronometer::started();
+    proxy.block_on(async {
+        for _ in 0..10_000 {
+            proxy.sleep(secs(1)).await;
+        }
+    })?;
+    ensure_eq!(
+        proxy.looptime(),
+        secs(10_000),
+        "loop time after 10 000 × sleep(1s)"
+    );
+    Ok(Report::new(proxy.looptime(), chrono.elapsed()))
+}
+
+/// R9: a 15-minute timeout completes in well under 10 ms of real time, at exactly 900 s.
+pub fn timeout_of_15_minutes<B: Backend>(ctx: &Ctx) -> Outcome {
+    let (proxy, _on) = virtual_proxy::<B>(Settings::new())?;
+    let chrono = Chronometer::started();
+    let result = proxy.block_on(proxy.timeout(secs(900), pending::<()>()))?;
+    let real = chrono.elapsed();
+    ensure!(
+        result.as_ref().is_err_and(|e| e.is_deadline()),
+        "timeout(900s, pending): expected a deadline error, got {result:?}"
+    );
+    ensure_eq!(proxy.looptime(), secs(900), "loop time");
+    real_below(ctx, real, ms(10), "timeout(900s)")?;
+    Ok(Report::new(proxy.looptime(), real))
+}
+
+/// R9: timers at the same tick fire in FIFO order, all at that tick.
+pub fn equal_deadlines_fire_fifo<B: Backend>(_: &Ctx) -> Outcome {
+    let (proxy, _on) = virtual_proxy::<B>(Settings::new())?;
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let chrono = Chronometer::started();
+    proxy.block_on(async {
+        let deadline = proxy.now() + secs(5);
+        let mut handles = Vec::new();
+        for i in 0..10 {
+            let (clock, order) = (proxy.clone(), order.clone());
+            handles.push(proxy.spawn(async move {
+                clock.sleep_until(deadline).await;
+                order.lock().unwrap().push((i, clock.looptime()));
+            }));
+        }
+        for handle in handles {
+            handle.await?;
+        }
+        Ok::<_, crate::Failure>(())
+    })??;
+    let order = order.lock().unwrap().clone();
+    ensure!(
+        order.iter().all(|&(_, at)| at == secs(5)),
+        "every timer fires at its tick (5 s): {order:?}"
+    );
+    if B::SINGLE_THREADED {
+        let indices: Vec<_> = order.iter().map(|&(i, _)| i).collect();
+        ensure_eq!(
+            indices,
+            (0..10).collect::<Vec<_>>(),
+            "firing order of equal deadlines"
+        );
+    }
+    Ok(Report::new(proxy.looptime(), chrono.elapsed()))
+}
+
+/// R9: while a chain of freshly spawned tasks is runnable, time does not move.
+pub fn time_waits_for_runnable_tasks<B: Backend>(_: &Ctx) -> Outcome {
+    let (proxy, _on) = virtual_proxy::<B>(Settings::new())?;
+    let seen = Arc::new(Mutex::new(None));
+    let chrono = Chronometer::started();
+    fn chain(proxy: looptime_api::Proxy, left: u32, seen: Arc<Mutex<Option<Duration>>>) {
+        if left == 0 {
+            *seen.lock().unwrap() = Some(proxy.looptime());
+            return;
+        }
+        let next = proxy.clone();
+        drop(proxy.spawn(async move { chain(next, left - 1, seen) }));
+    }
+    proxy.block_on(async {
+        chain(proxy.clone(), 200, seen.clone());
+        proxy.sleep(secs(1)).await;
+    })?;
+    let seen = *seen.lock().unwrap();
+    ensure_eq!(
+        seen,
+        Some(Duration::ZERO),
+        "loop time seen by the end of the task chain"
+    );
+    ensure_eq!(proxy.looptime(), secs(1), "loop time");
+    Ok(Report::new(proxy.looptime(), chrono.elapsed()))
+}
+
+/// R9: a task in the middle of `yield_now` never looks idle, even with `noop_cycles = 0`.
+pub fn mid_yield_task_is_not_idle<B: Backend>(_: &Ctx) -> Outcome {
+    let (proxy, _on) = virtual_proxy::<B>(Settings::new().noop_cycles(0))?;
+    let yields = Arc::new(AtomicUsize::new(0));
+    let chrono = Chronometer::started();
+    let seen = proxy.block_on(async {
+        let (clock, counter) = (proxy.clone(), yields.clone());
+        let yielder = proxy.spawn(async move {
+            for _ in 0..1000 {
+                clock.yield_now().await;
+                counter.fetch_add(1, Ordering::SeqCst);
+            }
+            clock.looptime()
+        });
+        proxy.sleep(secs(1)).await;
+        yielder.await
+    })??;
+    ensure_eq!(seen, Duration::ZERO, "loop time seen after 1000 yields");
+    ensure_eq!(yields.load(Ordering::SeqCst), 1000, "yields done");
+    ensure_eq!(proxy.looptime(), secs(1), "loop time");
+    Ok(Report::new(proxy.looptime(), chrono.elapsed()))
+}
+
+/// R1: a `dyn Clock` (here `Arc<dyn Clock>`) of a proxy is on the same virtual time.
+pub fn dyn_clock_is_virtual_too<B: Backend>(_: &Ctx) -> Outcome {
+    let (proxy, _on) = virtual_proxy::<B>(Settings::new())?;
+    let clock: Arc<dyn Clock> = Arc::new(proxy.clone());
+    let chrono = Chronometer::started();
+    let result = proxy.block_on(async {
+        clock.sleep(secs(3)).await;
+        clock.timeout(secs(2), pending::<()>()).await
+    })?;
+    ensure!(result.is_err(), "timeout through dyn Clock elapsed");
+    ensure_eq!(
+        clock.now().since_origin(),
+        secs(5),
+        "loop time through dyn Clock"
+    );
+    Ok(Report::new(proxy.looptime(), chrono.elapsed()))
+}
