@@ -59,6 +59,8 @@ pub(crate) struct Driver {
 enum Decision {
     /// Something happened; poll the root and come back.
     Moved,
+    /// A wake slipped in after the scope was found quiet: look again.
+    Retry,
     /// Nothing to do until a wake.
     Wait,
     /// Start a real-time step.
@@ -122,6 +124,7 @@ impl Driver {
             if quiet.is_pending() {
                 return Poll::Pending;
             }
+            let quiet_epoch = self.quiet.quiet_epoch();
             self.quiet.reset();
 
             if let Some(moved) = self.follow_up_interruption(core, scope, root) {
@@ -132,8 +135,9 @@ impl Driver {
                 return Poll::Pending;
             }
 
-            match self.decide(core, scope) {
+            match self.decide(core, scope, quiet_epoch) {
                 Decision::Moved => return Poll::Ready(()),
+                Decision::Retry => continue,
                 Decision::Wait => {
                     scope.driver_waker.register(cx.waker());
                     if scope.busy() > 0 {
@@ -244,8 +248,18 @@ impl Driver {
         None
     }
 
-    fn decide(&mut self, core: &Arc<ClockCore>, scope: &ScopeState) -> Decision {
+    fn decide(
+        &mut self,
+        core: &Arc<ClockCore>,
+        scope: &ScopeState,
+        quiet_epoch: Option<u64>,
+    ) -> Decision {
         let mut st = core.lock();
+        // On a multi-thread runtime a worker may wake a task of the scope between the
+        // quiet check and here; time must not move under it.
+        if scope.busy() > 0 || Some(scope.epoch()) != quiet_epoch {
+            return Decision::Retry;
+        }
         let now = core.now_nanos();
         let end = st.resolved.end;
         if end.is_some_and(|end| now >= end) {

@@ -31,6 +31,11 @@ impl Quiescence {
         self.pass = None;
     }
 
+    /// The wake epoch at which the scope was last found quiet.
+    pub(crate) fn quiet_epoch(&self) -> Option<u64> {
+        self.epoch
+    }
+
     /// Whether a wake was seen since the last call (and clears the flag).
     pub(crate) fn take_saw_wake(&mut self) -> bool {
         std::mem::take(&mut self.saw_wake)
