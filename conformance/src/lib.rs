@@ -14,20 +14,29 @@
 //! [`Runtime`](looptime_api::Runtime): `Clock + Spawner + Reactor`), then add one line to a
 //! test file:
 //!
-//! ```ignore
+//! ```
 //! // tests/conformance.rs of your crate
 //! use looptime_conformance::Backend;
 //!
 //! pub struct MyBackend;
+//!
 //! impl Backend for MyBackend {
-//!     type Runtime = my_runtime::LooptimeRuntime;
+//!     type Runtime = looptime_tokio::Tokio; // your `Runtime` implementation here
 //!     const NAME: &'static str = "my-runtime";
 //!     fn runtime() -> Self::Runtime {
-//!         my_runtime::LooptimeRuntime::new()
+//!         looptime_tokio::Tokio::current_thread().unwrap()
 //!     }
 //! }
 //!
 //! looptime_conformance::suite!(MyBackend);
+//! # fn main() {
+//! #     // What one of the generated tests does:
+//! #     for scenario in looptime_conformance::all::<MyBackend>() {
+//! #         if scenario.topic == "resolution" {
+//! #             scenario.assert_passes();
+//! #         }
+//! #     }
+//! # }
 //! ```
 //!
 //! `cargo test` runs every scenario as `<topic>::MyBackend::<scenario>`. To run only some

@@ -111,11 +111,8 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let header = Arc::new(TaskHeader::new(Location::caller(), None, true));
-    let slot = JoinSlot::new();
-    let handle = JoinHandle::new(slot.clone(), header.clone());
-    spawner.spawn_task(Task::with_output(future, SlotSender::new(slot, header)))?;
-    Ok(handle)
+    let header = TaskHeader::new(Location::caller(), None, true);
+    spawn_with(spawner, future, header).map_err(|(_, e)| e)
 }
 
 /// Spawns with an optional name; `Err` carries the refusal and the task's header.
@@ -130,7 +127,25 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let header = Arc::new(TaskHeader::new(Location::caller(), name, false));
+    spawn_with(
+        spawner,
+        future,
+        TaskHeader::new(Location::caller(), name, false),
+    )
+}
+
+/// Spawns `future` as the task described by `header`, with a join handle.
+fn spawn_with<S, F>(
+    spawner: &S,
+    future: F,
+    header: TaskHeader,
+) -> Result<JoinHandle<F::Output>, (Arc<TaskHeader>, SpawnError)>
+where
+    S: Spawner + ?Sized,
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let header = Arc::new(header);
     let slot = JoinSlot::new();
     let handle = JoinHandle::new(slot.clone(), header.clone());
     let task = Task::with_output(future, SlotSender::new(slot, header.clone()));
