@@ -41,6 +41,16 @@ pub trait Reactor: Send + Sync {
 
     /// A future that completes after one scheduler pass (see the contract above).
     fn yield_now(&self) -> BoxFuture;
+
+    /// How many tasks are alive on the runtime right now, if it can tell.
+    ///
+    /// A hint for virtual time (SPEC R9): when every task alive on the runtime belongs to
+    /// the scope, no work outside the scope can wake it, so the no-op passes before a
+    /// jump are skipped (one pass still runs). Return `None` (the default) when unknown;
+    /// an implementation that over- or under-counts makes time jump too early.
+    fn alive_tasks(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// Typed helpers on any [`Reactor`], including `dyn Reactor`.
@@ -85,6 +95,9 @@ macro_rules! forward_reactor {
             }
             fn yield_now(&self) -> BoxFuture {
                 (**self).yield_now()
+            }
+            fn alive_tasks(&self) -> Option<usize> {
+                (**self).alive_tasks()
             }
         }
     )*};

@@ -38,6 +38,7 @@
 #![forbid(unsafe_code)]
 
 mod clock;
+mod passes;
 mod reactor;
 mod runtime;
 mod spawner;

@@ -6,7 +6,7 @@ use std::pin::Pin;
 use looptime_api::{BoxFuture, Reactor, TimeError};
 use tokio::runtime::Handle;
 
-use crate::Tokio;
+use crate::{Flavor, Tokio};
 
 impl Reactor for Tokio {
     /// Runs `root` with `Runtime::block_on` when the `Tokio` owns its runtime, with
@@ -37,9 +37,27 @@ impl Reactor for Tokio {
         Box::pin(tokio::time::sleep_until(deadline.into()))
     }
 
-    /// `tokio::task::yield_now`: inside the runtime it defers its wake until the driver
-    /// has polled I/O, so a pass lets every other ready task and the I/O run first.
+    /// One scheduler pass.
+    ///
+    /// Inside a tokio task (or a current-thread `block_on`) it is `tokio::task::yield_now`,
+    /// which defers its wake until the driver has polled I/O, so every other ready task and
+    /// the I/O run first. Outside the workers of a multi-thread runtime (its `block_on`
+    /// thread), `yield_now` would wake at once without any worker taking a turn; there a
+    /// pass is a round trip through the workers (see `passes`).
     fn yield_now(&self) -> BoxFuture {
-        Box::pin(tokio::task::yield_now())
+        let off_the_workers =
+            self.flavor() == Flavor::MultiThread && tokio::task::try_id().is_none();
+        if off_the_workers {
+            self.passes.pass(&self.handle)
+        } else {
+            Box::pin(tokio::task::yield_now())
+        }
+    }
+
+    /// tokio's count of alive tasks (`RuntimeMetrics::num_alive_tasks`), less the pass
+    /// helper of this adapter.
+    fn alive_tasks(&self) -> Option<usize> {
+        let alive = self.handle.metrics().num_alive_tasks();
+        Some(alive.saturating_sub(usize::from(self.passes.helper_alive())))
     }
 }

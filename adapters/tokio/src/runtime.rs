@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use tokio::runtime::{Builder, Handle, Runtime, RuntimeFlavor};
 
+use crate::passes::Passes;
+
 /// A tokio runtime as a looptime [`Runtime`](looptime_api::Runtime).
 ///
 /// Cheap to clone. Built with [`current_thread`](Tokio::current_thread) or
@@ -17,6 +19,7 @@ use tokio::runtime::{Builder, Handle, Runtime, RuntimeFlavor};
 pub struct Tokio {
     pub(crate) handle: Handle,
     pub(crate) owned: Option<Arc<Owned>>,
+    pub(crate) passes: Arc<Passes>,
 }
 
 /// Which scheduler a [`Tokio`] runs on.
@@ -75,6 +78,7 @@ impl Tokio {
             owned: Some(Arc::new(Owned {
                 runtime: Some(runtime),
             })),
+            passes: Arc::default(),
         }
     }
 
@@ -87,6 +91,7 @@ impl Tokio {
         Tokio {
             handle,
             owned: None,
+            passes: Arc::default(),
         }
     }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use looptime_api::{Chronometer, Clock, ClockExt, Reactor, ReactorExt, Settings, SpawnerExt};
 
-use crate::support::{ensure, ensure_eq, ms, real_below, secs, virtual_proxy};
+use crate::support::{channel, ensure, ensure_eq, ms, real_below, secs, virtual_proxy};
 use crate::{Backend, Ctx, Outcome, Report};
 
 /// R9: `sleep(10s)` ends at loop time exactly 10 s in under 10 ms of real time.
@@ -137,6 +137,32 @@ pub fn mid_yield_task_is_not_idle<B: Backend>(_: &Ctx) -> Outcome {
     ensure_eq!(seen, Duration::ZERO, "loop time seen after 1000 yields");
     ensure_eq!(yields.load(Ordering::SeqCst), 1000, "yields done");
     ensure_eq!(proxy.looptime(), secs(1), "loop time");
+    Ok(Report::new(proxy.looptime(), chrono.elapsed()))
+}
+
+/// R9: work outside the scope's sight (a task spawned on the runtime itself, bypassing
+/// the proxy) gets its scheduler passes to wake the scope before time jumps.
+pub fn untracked_work_gets_its_passes<B: Backend>(_: &Ctx) -> Outcome {
+    let (proxy, _on) = virtual_proxy::<B>(Settings::new())?;
+    let runtime = proxy.parent().clone();
+    let (tx, mut rx) = channel::<u32>();
+    let chrono = Chronometer::started();
+    let got = proxy.block_on(async {
+        let yielder = runtime.clone();
+        let _outside = runtime.spawn(async move {
+            for _ in 0..10 {
+                yielder.yield_now().await;
+            }
+            tx.send(7);
+        });
+        proxy.timeout(secs(1), rx.recv()).await
+    })?;
+    ensure_eq!(
+        got,
+        Ok(Some(7)),
+        "the message from outside, before the timeout"
+    );
+    ensure_eq!(proxy.looptime(), Duration::ZERO, "loop time");
     Ok(Report::new(proxy.looptime(), chrono.elapsed()))
 }
 

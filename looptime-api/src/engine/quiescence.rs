@@ -44,7 +44,9 @@ impl Quiescence {
     /// `Ready` once the scope is idle and `noop_cycles` passes saw no wake.
     ///
     /// At least one pass always happens, even with `noop_cycles = 0`: a task in the middle
-    /// of a yield is idle only in appearance until the runtime has run its pass (R9).
+    /// of a yield is idle only in appearance until the runtime has run its pass (R9). The
+    /// other passes are skipped when they provably cannot matter: every task alive on the
+    /// runtime belongs to the scope, and no blocking job of the scope is in flight.
     /// `waker_slot` is the scope's slot that is woken when `busy` drops to zero.
     pub(crate) fn poll_quiet(
         &mut self,
@@ -71,7 +73,7 @@ impl Quiescence {
                 self.epoch = Some(epoch);
                 self.passes = 0;
             }
-            if self.passes >= noop_cycles.max(1) {
+            if self.passes >= passes_needed(scope, reactor, noop_cycles) {
                 return Poll::Ready(());
             }
             let pass = self.pass.get_or_insert_with(|| reactor.yield_now());
@@ -86,5 +88,15 @@ impl Quiescence {
                 }
             }
         }
+    }
+}
+
+/// How many passes the scope needs before time may move (R9).
+fn passes_needed(scope: &ScopeState, reactor: &dyn Reactor, noop_cycles: u32) -> u32 {
+    let nothing_outside = scope.blocking() == 0 && reactor.alive_tasks() == Some(scope.live());
+    if nothing_outside {
+        1
+    } else {
+        noop_cycles.max(1)
     }
 }

@@ -96,6 +96,11 @@ impl Reactor for Proxy {
             held: false,
         })
     }
+
+    /// The runtime's count: the tasks alive on it, whichever scope they belong to.
+    fn alive_tasks(&self) -> Option<usize> {
+        self.shared.parent.alive_tasks()
+    }
 }
 
 /// A yield that holds a unit of its scope's `busy` while in flight.

@@ -23,6 +23,8 @@ pub(crate) struct ScopeState {
     epoch: AtomicU64,
     interrupt_epoch: AtomicU64,
     blocking: AtomicUsize,
+    /// Tasks spawned through the scope and not yet dropped (the registry's size).
+    live: AtomicUsize,
     /// Woken when `busy` drops to zero or a blocking job ends: the virtual-time driver.
     pub(crate) driver_waker: AtomicWaker,
     /// Woken likewise: an `advance_time` waiting for the scope to settle.
@@ -54,6 +56,7 @@ impl ScopeState {
             epoch: AtomicU64::new(0),
             interrupt_epoch: AtomicU64::new(0),
             blocking: AtomicUsize::new(0),
+            live: AtomicUsize::new(0),
             driver_waker: AtomicWaker::new(),
             settle_waker: AtomicWaker::new(),
             shutdown_waker: AtomicWaker::new(),
@@ -71,6 +74,11 @@ impl ScopeState {
 
     pub(crate) fn blocking(&self) -> usize {
         self.blocking.load(Ordering::Acquire)
+    }
+
+    /// Tasks of the scope (and its descendants) alive on the runtime.
+    pub(crate) fn live(&self) -> usize {
+        self.live.load(Ordering::Acquire)
     }
 
     pub(crate) fn interrupt_epoch(&self) -> u64 {
@@ -123,6 +131,7 @@ impl ScopeState {
         registry
             .tasks
             .insert(header.id, TaskRecord { header, track });
+        self.live.fetch_add(1, Ordering::AcqRel);
         true
     }
 
@@ -139,10 +148,11 @@ impl ScopeState {
     pub(crate) fn task_finished(&self, id: u64) {
         {
             let mut registry = self.registry();
-            if let Some(record) = registry.tasks.remove(&id)
-                && record.header.panic_message().is_some()
-            {
-                registry.panicked.push(record.header);
+            if let Some(record) = registry.tasks.remove(&id) {
+                self.live.fetch_sub(1, Ordering::AcqRel);
+                if record.header.panic_message().is_some() {
+                    registry.panicked.push(record.header);
+                }
             }
         }
         self.shutdown_waker.wake();
