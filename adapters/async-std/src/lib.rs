@@ -1,0 +1,4 @@
+//! looptime for async-std (being written).
+
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]

@@ -1,0 +1,4 @@
+//! looptime for futures-timer (being written).
+
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
