@@ -144,6 +144,7 @@ macro_rules! __topic {
         equal_deadlines_fire_fifo: "R9",
         time_waits_for_runnable_tasks: "R9",
         mid_yield_task_is_not_idle: "R9",
+        yield_lets_ready_tasks_run: "R4,R9",
         untracked_work_gets_its_passes: "R9",
         dyn_clock_is_virtual_too: "R1",
     ]); };

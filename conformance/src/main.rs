@@ -10,7 +10,9 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use looptime_conformance::backends::{TokioCurrentThread, TokioMultiThread};
+use looptime_conformance::backends::{
+    AsyncStdBackend, FuturesBackend, SmolBackend, TokioCurrentThread, TokioMultiThread,
+};
 use looptime_conformance::{Backend, Ctx, Outcome, Scenario, all};
 
 /// One bundled backend: its name and its scenarios.
@@ -122,10 +124,16 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let columns: Vec<Column> = [column::<TokioCurrentThread>(), column::<TokioMultiThread>()]
-        .into_iter()
-        .filter(|c| args.backend.as_deref().is_none_or(|b| c.name == b))
-        .collect();
+    let columns: Vec<Column> = [
+        column::<TokioCurrentThread>(),
+        column::<TokioMultiThread>(),
+        column::<SmolBackend>(),
+        column::<AsyncStdBackend>(),
+        column::<FuturesBackend>(),
+    ]
+    .into_iter()
+    .filter(|c| args.backend.as_deref().is_none_or(|b| c.name == b))
+    .collect();
     if columns.is_empty() {
         eprintln!(
             "no bundled backend is named {:?}",

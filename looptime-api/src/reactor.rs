@@ -42,12 +42,14 @@ pub trait Reactor: Send + Sync {
     /// A future that completes after one scheduler pass (see the contract above).
     fn yield_now(&self) -> BoxFuture;
 
-    /// How many tasks are alive on the runtime right now, if it can tell.
+    /// How much work is alive on the runtime right now, if it can tell: tasks not yet
+    /// dropped, plus blocking jobs in flight.
     ///
-    /// A hint for virtual time (SPEC R9): when every task alive on the runtime belongs to
-    /// the scope, no work outside the scope can wake it, so the no-op passes before a
-    /// jump are skipped (one pass still runs). Return `None` (the default) when unknown;
-    /// an implementation that over- or under-counts makes time jump too early.
+    /// A hint for virtual time (SPEC R9): when this equals the work of a scope, no work
+    /// outside the scope can wake it, so the no-op passes before a jump are skipped (one
+    /// pass still runs). Return `None` (the default) when unknown. Counting too much is
+    /// safe (it only keeps the passes); counting too little makes time jump while outside
+    /// work could still wake the scope.
     fn alive_tasks(&self) -> Option<usize> {
         None
     }

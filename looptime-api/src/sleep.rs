@@ -51,6 +51,7 @@ pub trait SleepImpl: Send + 'static {
 #[must_use = "a Sleep does nothing unless awaited"]
 pub struct Sleep {
     deadline: Instant,
+    virtual_clock: bool,
     state: State,
 }
 
@@ -65,6 +66,7 @@ impl Sleep {
     pub fn new(deadline: Instant, imp: impl SleepImpl) -> Self {
         Sleep {
             deadline,
+            virtual_clock: imp.is_virtual(),
             state: State::Waiting(Box::pin(imp)),
         }
     }
@@ -73,6 +75,7 @@ impl Sleep {
     pub fn finished(deadline: Instant, outcome: Result<(), TimeError>) -> Self {
         Sleep {
             deadline,
+            virtual_clock: false,
             state: State::Done(Some(outcome)),
         }
     }
@@ -82,6 +85,7 @@ impl Sleep {
     pub fn never() -> Self {
         Sleep {
             deadline: Instant::MAX,
+            virtual_clock: false,
             state: State::Never,
         }
     }
@@ -93,20 +97,22 @@ impl Sleep {
 
     /// Whether the clock behind this sleep is virtual.
     pub fn is_virtual(&self) -> bool {
-        match &self.state {
-            State::Waiting(imp) => imp.is_virtual(),
-            State::Done(_) | State::Never => false,
-        }
+        self.virtual_clock
     }
 
     /// Polls as a fallible wait: `Ok(())` at the deadline, `Err` when the clock can no
     /// longer reach it (end of time, idle timeout, shut-down scope).
     ///
-    /// After it returned `Ready`, further polls return `Ready(Ok(()))`.
+    /// Once it returned `Ready`, further polls return the same outcome: a `Sleep` latches,
+    /// whatever its implementation does when polled again.
     pub fn poll_elapsed(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), TimeError>> {
         match &mut self.state {
-            State::Waiting(imp) => imp.as_mut().poll_elapsed(cx),
-            State::Done(outcome) => Poll::Ready(outcome.take().unwrap_or(Ok(()))),
+            State::Waiting(imp) => {
+                let outcome = std::task::ready!(imp.as_mut().poll_elapsed(cx));
+                self.state = State::Done(Some(outcome.clone()));
+                Poll::Ready(outcome)
+            }
+            State::Done(outcome) => Poll::Ready(outcome.clone().unwrap_or(Ok(()))),
             State::Never => Poll::Pending,
         }
     }
@@ -118,7 +124,11 @@ impl Future for Sleep {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
         match &mut this.state {
-            State::Waiting(imp) => imp.as_mut().poll_sleep(cx),
+            State::Waiting(imp) => {
+                std::task::ready!(imp.as_mut().poll_sleep(cx));
+                this.state = State::Done(Some(Ok(())));
+                Poll::Ready(())
+            }
             State::Done(outcome) => match outcome {
                 Some(Err(_)) => Poll::Pending,
                 _ => Poll::Ready(()),

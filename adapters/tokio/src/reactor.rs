@@ -2,6 +2,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::Ordering;
 
 use looptime_api::{BoxFuture, Reactor, TimeError};
 use tokio::runtime::Handle;
@@ -55,9 +56,11 @@ impl Reactor for Tokio {
     }
 
     /// tokio's count of alive tasks (`RuntimeMetrics::num_alive_tasks`), less the pass
-    /// helper of this adapter.
+    /// helper of this adapter, plus the blocking jobs this adapter has in flight.
+    /// `tokio::task::spawn_blocking` called directly is not counted (an escape hatch).
     fn alive_tasks(&self) -> Option<usize> {
-        let alive = self.handle.metrics().num_alive_tasks();
-        Some(alive.saturating_sub(usize::from(self.passes.helper_alive())))
+        let tasks = self.handle.metrics().num_alive_tasks();
+        let tasks = tasks.saturating_sub(usize::from(self.passes.helper_alive()));
+        Some(tasks + self.blocking.load(Ordering::Acquire))
     }
 }

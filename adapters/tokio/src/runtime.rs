@@ -3,6 +3,7 @@
 use std::fmt;
 use std::io;
 use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 
 use tokio::runtime::{Builder, Handle, Runtime, RuntimeFlavor};
 
@@ -20,6 +21,9 @@ pub struct Tokio {
     pub(crate) handle: Handle,
     pub(crate) owned: Option<Arc<Owned>>,
     pub(crate) passes: Arc<Passes>,
+    /// Blocking jobs spawned through this adapter and still in flight (tokio's task count
+    /// leaves blocking work out).
+    pub(crate) blocking: Arc<AtomicUsize>,
 }
 
 /// Which scheduler a [`Tokio`] runs on.
@@ -79,6 +83,7 @@ impl Tokio {
                 runtime: Some(runtime),
             })),
             passes: Arc::default(),
+            blocking: Arc::default(),
         }
     }
 
@@ -92,6 +97,7 @@ impl Tokio {
             handle,
             owned: None,
             passes: Arc::default(),
+            blocking: Arc::default(),
         }
     }
 

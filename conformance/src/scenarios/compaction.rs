@@ -2,7 +2,7 @@
 //! deadline; pure-timer waits cost no real time.
 
 use std::future::pending;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -137,6 +137,25 @@ pub fn mid_yield_task_is_not_idle<B: Backend>(_: &Ctx) -> Outcome {
     ensure_eq!(seen, Duration::ZERO, "loop time seen after 1000 yields");
     ensure_eq!(yields.load(Ordering::SeqCst), 1000, "yields done");
     ensure_eq!(proxy.looptime(), secs(1), "loop time");
+    Ok(Report::new(proxy.looptime(), chrono.elapsed()))
+}
+
+/// R4, R9: a yield is one scheduler pass: a task that is ready runs before the yielder
+/// resumes (a yield that only re-polls itself would not let it).
+pub fn yield_lets_ready_tasks_run<B: Backend>(_: &Ctx) -> Outcome {
+    let (proxy, _on) = virtual_proxy::<B>(Settings::new())?;
+    let flag = Arc::new(AtomicBool::new(false));
+    let chrono = Chronometer::started();
+    let seen = proxy.block_on(async {
+        let (clock, seen_flag, set_flag) = (proxy.clone(), flag.clone(), flag.clone());
+        let yielder = proxy.spawn(async move {
+            clock.yield_now().await;
+            seen_flag.load(Ordering::SeqCst)
+        });
+        let _setter = proxy.spawn(async move { set_flag.store(true, Ordering::SeqCst) });
+        yielder.await
+    })??;
+    ensure!(seen, "the ready task ran while the other one yielded");
     Ok(Report::new(proxy.looptime(), chrono.elapsed()))
 }
 

@@ -112,6 +112,13 @@ impl Future for ArmTask {
             };
             match sleep.poll_elapsed(cx) {
                 Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(())) if core.now_nanos() < next => {
+                    // The parent's timer fired before its deadline (a clock breaking its
+                    // contract): poll again later rather than spin inside this poll.
+                    self.sleep = None;
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
                 Poll::Ready(Ok(())) => self.sleep = None,
                 Poll::Ready(Err(error)) => {
                     // The parent stopped waiting (its end of time, idle timeout or

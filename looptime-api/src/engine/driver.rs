@@ -125,6 +125,7 @@ impl Driver {
                 return Poll::Pending;
             }
             let quiet_epoch = self.quiet.quiet_epoch();
+            let quiet_since = self.quiet.quiet_since();
             self.quiet.reset();
 
             if let Some(moved) = self.follow_up_interruption(core, scope, root) {
@@ -135,7 +136,7 @@ impl Driver {
                 return Poll::Pending;
             }
 
-            match self.decide(core, scope, quiet_epoch) {
+            match self.decide(core, scope, quiet_epoch, quiet_since) {
                 Decision::Moved => return Poll::Ready(()),
                 Decision::Retry => continue,
                 Decision::Wait => {
@@ -253,6 +254,7 @@ impl Driver {
         core: &Arc<ClockCore>,
         scope: &ScopeState,
         quiet_epoch: Option<u64>,
+        quiet_since: Option<RealInstant>,
     ) -> Decision {
         let mut st = core.lock();
         // On a multi-thread runtime a worker may wake a task of the scope between the
@@ -273,7 +275,9 @@ impl Driver {
         };
         let idle_step = st.resolved.idle_step;
         let real_now = RealInstant::now();
-        let base = self.schedule.unwrap_or(real_now);
+        // A step follows the previous one on an absolute schedule; a first step counts
+        // from the moment the scope went quiet, so the passes' cost does not delay it.
+        let base = self.schedule.or(quiet_since).unwrap_or(real_now);
 
         if scope.blocking() > 0 {
             // R11: slow executors. Time does not jump while blocking work is in flight.
@@ -305,7 +309,9 @@ impl Driver {
         }
 
         // R12: only I/O or outside events can wake the scope.
-        let since = *self.idle_since.get_or_insert(real_now);
+        let since = *self
+            .idle_since
+            .get_or_insert(quiet_since.unwrap_or(real_now));
         let idle_timeout = st.resolved.idle_timeout;
         drop(st);
         let idle_at = idle_timeout.and_then(|t| since.checked_add(t));

@@ -19,6 +19,8 @@ use crate::reactor::BoxFuture;
 pub(crate) struct Quiescence {
     passes: u32,
     epoch: Option<u64>,
+    /// When the scope was found idle at the start of the current count.
+    since: Option<std::time::Instant>,
     pass: Option<BoxFuture>,
     saw_wake: bool,
 }
@@ -28,7 +30,15 @@ impl Quiescence {
     pub(crate) fn reset(&mut self) {
         self.passes = 0;
         self.epoch = None;
+        self.since = None;
         self.pass = None;
+    }
+
+    /// When the scope went quiet: the real instant its current count began. Real-time
+    /// waits that follow are measured from there, so the passes' own cost does not delay
+    /// them (R11's steps, R12's countdown).
+    pub(crate) fn quiet_since(&self) -> Option<std::time::Instant> {
+        self.since
     }
 
     /// The wake epoch at which the scope was last found quiet.
@@ -71,6 +81,7 @@ impl Quiescence {
                     self.saw_wake = true;
                 }
                 self.epoch = Some(epoch);
+                self.since = Some(std::time::Instant::now());
                 self.passes = 0;
             }
             if self.passes >= passes_needed(scope, reactor, noop_cycles) {

@@ -1,0 +1,51 @@
+//! [`Reactor`] for [`Futures`]: `block_on`, real-time sleeps, passes and the task count.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use looptime_api::{BoxFuture, Reactor, TimeError};
+
+use crate::Futures;
+use crate::clock::DelayUntil;
+use crate::passes::Pass;
+
+impl Reactor for Futures {
+    /// Runs `root` with [`futures::executor::block_on`] on the calling thread; the pool
+    /// and the futures-timer thread run meanwhile.
+    ///
+    /// # Panics
+    ///
+    /// When called from inside a `futures` executor (a task of the pool, or another
+    /// `block_on`), which the `futures` executors forbid: await
+    /// [`Proxy::run`](looptime_api::Proxy::run) there instead.
+    fn block_on_dyn(
+        &self,
+        root: Pin<&mut (dyn Future<Output = ()> + '_)>,
+    ) -> Result<(), TimeError> {
+        // `enter` fails inside an executor; its guard is released at once.
+        let nested = futures::executor::enter().is_err();
+        assert!(
+            !nested,
+            "looptime: block_on called from inside a futures executor; await `Proxy::run(..)` there instead"
+        );
+        futures::executor::block_on(root);
+        Ok(())
+    }
+
+    /// A futures-timer delay, re-armed until `deadline` is reached.
+    fn sleep_real_until(&self, deadline: std::time::Instant) -> BoxFuture {
+        Box::pin(DelayUntil::new(deadline))
+    }
+
+    /// One scheduler pass: a round trip through the pool's queue (see `passes`): one trip
+    /// from a task of the pool, two from any other thread (the `block_on` thread).
+    fn yield_now(&self) -> BoxFuture {
+        Box::pin(Pass::new(self.inner.pool.clone(), self.inner.pool_id))
+    }
+
+    /// The exact number of tasks and blocking jobs this runtime has alive (the pass
+    /// markers of `yield_now` are not counted).
+    fn alive_tasks(&self) -> Option<usize> {
+        Some(self.inner.tasks.alive())
+    }
+}
