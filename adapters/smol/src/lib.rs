@@ -50,12 +50,16 @@
 //! tasks it woke run before a yielding task does (the root future, polled first in each
 //! round, sees their wakes but resumes before they run, as with tokio's `yield_now`).
 //!
-//! One caveat comes from async-io itself: its reactor is shared by the whole process and
-//! polled by whichever thread holds it. Usually that is the thread in `block_on`; while
-//! another thread holds it (async-io's helper thread, or another `block_on` waiting for
-//! I/O), that thread delivers the events instead, concurrently, and a yield may resume
-//! before an event that was already ready has been delivered. Virtual time copes: it
-//! counts many passes (`noop_cycles`), and any wake resets the count.
+//! One limit comes from async-io itself: its reactor is shared by the whole process and
+//! polled by whichever thread holds it. When the thread in `block_on` holds it, a pass
+//! sees the I/O that was ready; while another thread holds it (async-io's helper thread,
+//! or another `block_on` waiting for I/O), that thread delivers the events concurrently,
+//! and a yield may resume before an event that was already ready has been delivered. How
+//! often each case happens depends on the machine's timing (measured between almost never
+//! and almost always), and async-io offers no way to poll its reactor on demand, so this
+//! adapter promises that ready *tasks* run within a pass, not that ready I/O is seen.
+//! Virtual time copes: it counts many passes (`noop_cycles`), and any wake resets the
+//! count.
 //!
 //! ## Escape hatches (SPEC R20)
 //!

@@ -281,6 +281,11 @@ impl Driver {
 
         if scope.blocking() > 0 {
             // R11: slow executors. Time does not jump while blocking work is in flight.
+            // Steps count from when the scope went idle, however late that was noticed.
+            let base = match (self.schedule, scope.idle_with_blocking_since()) {
+                (None, Some(idle_at)) if idle_at <= base => idle_at,
+                _ => base,
+            };
             let advance = match (idle_step, bound) {
                 (Some(step), Some(bound)) => step.min(bound - now),
                 (Some(step), None) => step,

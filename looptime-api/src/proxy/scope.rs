@@ -25,6 +25,9 @@ pub(crate) struct ScopeState {
     blocking: AtomicUsize,
     /// Tasks spawned through the scope and not yet dropped (the registry's size).
     live: AtomicUsize,
+    /// When the scope last went idle with blocking work in flight (nanoseconds on the
+    /// real-time origin; 0 while busy): where R11's real-time steps count from.
+    idle_with_blocking_at: AtomicU64,
     /// Woken when `busy` drops to zero or a blocking job ends: the virtual-time driver.
     pub(crate) driver_waker: AtomicWaker,
     /// Woken likewise: an `advance_time` waiting for the scope to settle.
@@ -57,6 +60,7 @@ impl ScopeState {
             interrupt_epoch: AtomicU64::new(0),
             blocking: AtomicUsize::new(0),
             live: AtomicUsize::new(0),
+            idle_with_blocking_at: AtomicU64::new(0),
             driver_waker: AtomicWaker::new(),
             settle_waker: AtomicWaker::new(),
             shutdown_waker: AtomicWaker::new(),
@@ -93,12 +97,28 @@ impl ScopeState {
     pub(crate) fn busy_inc(&self) {
         if self.busy.fetch_add(1, Ordering::AcqRel) == 0 {
             self.epoch.fetch_add(1, Ordering::AcqRel);
+            self.idle_with_blocking_at.store(0, Ordering::Relaxed);
         }
     }
 
     pub(crate) fn busy_dec(&self) {
         if self.busy.fetch_sub(1, Ordering::AcqRel) == 1 {
+            if self.blocking() > 0 {
+                let now = crate::Instant::from_std(std::time::Instant::now());
+                self.idle_with_blocking_at
+                    .store(now.as_nanos().max(1), Ordering::Relaxed);
+            }
             self.wake_watchers();
+        }
+    }
+
+    /// When the scope went idle, if it did with blocking work in flight and has stayed
+    /// idle since: the watcher may notice later (its thread may be preempted), and real
+    /// time spent meanwhile still counts.
+    pub(crate) fn idle_with_blocking_since(&self) -> Option<std::time::Instant> {
+        match self.idle_with_blocking_at.load(Ordering::Relaxed) {
+            0 => None,
+            nanos => crate::Instant::from_nanos(nanos).to_std(),
         }
     }
 
