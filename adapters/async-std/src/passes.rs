@@ -27,10 +27,9 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
-use futures_util::task::AtomicWaker;
+use looptime_api::Latch;
 
 /// One scheduler pass: a trip through the workers of the global executor.
 pub(crate) fn pass() -> Pass {
@@ -39,21 +38,7 @@ pub(crate) fn pass() -> Pass {
 
 /// The future of [`pass`].
 pub(crate) struct Pass {
-    request: Option<Arc<Request>>,
-}
-
-/// The state a pass shares with its task.
-#[derive(Default)]
-struct Request {
-    done: AtomicBool,
-    waker: AtomicWaker,
-}
-
-impl Request {
-    fn complete(&self) {
-        self.done.store(true, Ordering::Release);
-        self.waker.wake();
-    }
+    request: Option<Arc<Latch>>,
 }
 
 impl Future for Pass {
@@ -65,10 +50,10 @@ impl Future for Pass {
             // The trip starts at the first poll, so a pass counts from when it is
             // awaited, and its end always comes as a wake, through the runtime's loop.
             None => {
-                let request = Arc::new(Request::default());
-                request.waker.register(cx.waker());
+                let request = Arc::new(Latch::new());
+                let _ = request.poll_wait(cx);
                 let trip = request.clone();
-                let spawned = async_std::task::Builder::new().spawn(async move { trip.complete() });
+                let spawned = async_std::task::Builder::new().spawn(async move { trip.set() });
                 match spawned {
                     // Dropping async-std's join handle detaches the task.
                     Ok(handle) => drop(handle),
@@ -79,11 +64,6 @@ impl Future for Pass {
                 return Poll::Pending;
             }
         };
-        request.waker.register(cx.waker());
-        if request.done.load(Ordering::Acquire) {
-            Poll::Ready(())
-        } else {
-            Poll::Pending
-        }
+        request.poll_wait(cx)
     }
 }

@@ -25,11 +25,11 @@ use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 
 use futures::executor::ThreadPool;
-use futures_util::task::AtomicWaker;
+use looptime_api::Latch;
 
 thread_local! {
     /// The id of the pool whose worker this thread is (0: none).
@@ -55,22 +55,7 @@ fn is_worker_of(id: u64) -> bool {
 pub(crate) struct Pass {
     pool: ThreadPool,
     pool_id: u64,
-    request: Option<Arc<Request>>,
-}
-
-/// What the markers report to the yielding future.
-#[derive(Default)]
-struct Request {
-    done: AtomicBool,
-    waker: AtomicWaker,
-}
-
-impl Request {
-    fn complete(&self) {
-        if !self.done.swap(true, Ordering::AcqRel) {
-            self.waker.wake();
-        }
-    }
+    request: Option<Arc<Latch>>,
 }
 
 impl Pass {
@@ -91,8 +76,8 @@ impl Future for Pass {
         let request = match &this.request {
             Some(request) => request,
             None => {
-                let request = Arc::new(Request::default());
-                request.waker.register(cx.waker());
+                let request = Arc::new(Latch::new());
+                let _ = request.poll_wait(cx);
                 let trips = if is_worker_of(this.pool_id) { 1 } else { 2 };
                 this.pool.spawn_ok(Marker {
                     request: Some(request.clone()),
@@ -102,19 +87,14 @@ impl Future for Pass {
                 this.request.insert(request)
             }
         };
-        request.waker.register(cx.waker());
-        if request.done.load(Ordering::Acquire) {
-            Poll::Ready(())
-        } else {
-            Poll::Pending
-        }
+        request.poll_wait(cx)
     }
 }
 
 /// A marker task: when a worker takes it, it either sends the next trip's marker or
 /// completes the pass.
 struct Marker {
-    request: Option<Arc<Request>>,
+    request: Option<Arc<Latch>>,
     pool: ThreadPool,
     trips_left: u32,
 }
@@ -132,7 +112,7 @@ impl Future for Marker {
                     trips_left: this.trips_left - 1,
                 });
             } else {
-                request.complete();
+                request.set();
             }
         }
         Poll::Ready(())
@@ -143,7 +123,7 @@ impl Drop for Marker {
     /// A marker dropped unpolled still releases its pass, rather than leave it hanging.
     fn drop(&mut self) {
         if let Some(request) = self.request.take() {
-            request.complete();
+            request.set();
         }
     }
 }

@@ -11,12 +11,11 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use futures_util::task::AtomicWaker;
-use looptime_api::BoxFuture;
+use looptime_api::{BoxFuture, Latch};
 use tokio::runtime::Handle;
 
 /// The pass helper of one runtime.
@@ -29,14 +28,7 @@ pub(crate) struct Passes {
 #[derive(Default)]
 struct State {
     spawned: bool,
-    waiting: Vec<Arc<Request>>,
-}
-
-/// One caller's pass.
-#[derive(Default)]
-struct Request {
-    done: AtomicBool,
-    waker: AtomicWaker,
+    waiting: Vec<Arc<Latch>>,
 }
 
 impl Passes {
@@ -47,7 +39,7 @@ impl Passes {
 
     /// A pass through the workers of the runtime behind `handle`.
     pub(crate) fn pass(self: &Arc<Self>, handle: &Handle) -> BoxFuture {
-        let request = Arc::new(Request::default());
+        let request = Arc::new(Latch::new());
         let spawn = {
             let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
             state.waiting.push(request.clone());
@@ -66,26 +58,21 @@ impl Passes {
 }
 
 struct PassFuture {
-    request: Arc<Request>,
+    request: Arc<Latch>,
 }
 
 impl Future for PassFuture {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        self.request.waker.register(cx.waker());
-        if self.request.done.load(Ordering::Acquire) {
-            Poll::Ready(())
-        } else {
-            Poll::Pending
-        }
+        self.request.poll_wait(cx)
     }
 }
 
 /// The helper task: takes a batch, yields once, completes the batch.
 struct Helper {
     passes: Arc<Passes>,
-    batch: Vec<Arc<Request>>,
+    batch: Vec<Arc<Latch>>,
     yielding: Option<BoxFuture>,
 }
 
@@ -101,8 +88,7 @@ impl Future for Helper {
                 }
                 this.yielding = None;
                 for request in this.batch.drain(..) {
-                    request.done.store(true, Ordering::Release);
-                    request.waker.wake();
+                    request.set();
                 }
             }
             this.passes.helper.register(cx.waker());
@@ -123,8 +109,7 @@ impl Drop for Helper {
         state.spawned = false;
         // The runtime is going away: release whoever waits, rather than leave them hanging.
         for request in self.batch.drain(..).chain(state.waiting.drain(..)) {
-            request.done.store(true, Ordering::Release);
-            request.waker.wake();
+            request.set();
         }
     }
 }
