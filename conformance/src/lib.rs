@@ -146,6 +146,7 @@ macro_rules! __topic {
         mid_yield_task_is_not_idle: "R9",
         yield_lets_ready_tasks_run: "R4,R9",
         untracked_work_gets_its_passes: "R9",
+        cross_thread_wakes_are_never_lost: "R9",
         dyn_clock_is_virtual_too: "R1",
     ]); };
     (timeouts, $($mode:tt)*) => { $crate::__emit!($($mode)* ; timeouts ; [

@@ -196,6 +196,59 @@ pub fn untracked_work_gets_its_passes<B: Backend>(_: &Ctx) -> Outcome {
     })
 }
 
+/// R9: a root woken from other threads while its run is polled for other reasons (here,
+/// the driver, woken each time a busy task goes idle) never loses a wake. A lost wake
+/// would hang the run; a watchdog turns that into a failure after 20 s.
+pub fn cross_thread_wakes_are_never_lost<B: Backend>(ctx: &Ctx) -> Outcome {
+    const MESSAGES: u32 = 20_000;
+    let (proxy, on) = virtual_proxy::<B>(Settings::new().idle_timeout(None))?;
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let chrono = Chronometer::started();
+    let runner = proxy.clone();
+    std::thread::spawn(move || {
+        let _on = on;
+        let (root_tx, mut root_rx) = channel::<u32>();
+        let (task_tx, mut task_rx) = channel::<u32>();
+        let senders = [root_tx, task_tx].map(|tx| {
+            std::thread::spawn(move || {
+                for i in 0..MESSAGES {
+                    tx.send(i);
+                    if i % 64 == 0 {
+                        std::thread::yield_now();
+                    }
+                }
+            })
+        });
+        let result = runner.block_on(async {
+            let busy = runner.spawn(async move {
+                let mut got = 0;
+                while task_rx.recv().await.is_some() {
+                    got += 1;
+                }
+                got
+            });
+            let mut got = 0;
+            while root_rx.recv().await.is_some() {
+                got += 1;
+            }
+            (got, busy.await)
+        });
+        for sender in senders {
+            let _ = sender.join();
+        }
+        let _ = done_tx.send(result);
+    });
+    let result = done_rx
+        .recv_timeout(secs(20))
+        .map_err(|_| crate::Failure::new("the run hung: a wake of its root was lost"))?;
+    let (root_got, task_got) = result?;
+    ensure_eq!(root_got, MESSAGES, "messages the root received");
+    ensure_eq!(task_got.ok(), Some(MESSAGES), "messages the task received");
+    let real = chrono.elapsed();
+    let _ = ctx;
+    Ok(Report::new(proxy.looptime(), real))
+}
+
 /// R1: a `dyn Clock` (here `Arc<dyn Clock>`) of a proxy is on the same virtual time.
 pub fn dyn_clock_is_virtual_too<B: Backend>(_: &Ctx) -> Outcome {
     let (proxy, _on) = virtual_proxy::<B>(Settings::new())?;

@@ -48,11 +48,22 @@ pub(crate) struct Driver {
     step: Option<Step>,
     /// Start of the current stretch of I/O idleness (R12's countdown).
     idle_since: Option<RealInstant>,
-    /// End of the last step, when the next one follows it without a wake: steps are
-    /// scheduled on absolute real instants so the code's own overhead does not drift them.
-    schedule: Option<RealInstant>,
+    /// The last step, when the next one follows it without a wake: steps are scheduled on
+    /// absolute real instants so the code's own overhead does not drift them.
+    schedule: Option<Schedule>,
     generation: u64,
     root_cancelled: Option<TimeError>,
+}
+
+/// The last step of a run of real-time steps.
+#[derive(Clone, Copy)]
+struct Schedule {
+    /// Where it ended, and so where the next one starts.
+    end: RealInstant,
+    /// Its real-time length.
+    span: Duration,
+    /// The loop time it added.
+    advance: u64,
 }
 
 /// What the decision step chose.
@@ -118,8 +129,8 @@ impl Driver {
                 self.quiet
                     .poll_quiet(cx, scope, &*core.parent, noop_cycles, &scope.driver_waker);
             if self.quiet.take_saw_wake() {
+                self.catch_up(core, scope);
                 self.idle_since = None;
-                self.schedule = None;
             }
             if quiet.is_pending() {
                 return Poll::Pending;
@@ -171,10 +182,46 @@ impl Driver {
         }
     }
 
-    /// The root finished: a step cut short by that wake is settled by the 80% rule.
+    /// The root finished: a step cut short by that wake is settled by the 80% rule, and
+    /// steps due since the last one are credited.
     pub(crate) fn finish(&mut self, core: &ClockCore, scope: &ScopeState) {
-        if let Some(step) = self.step.take() {
-            settle_interrupted_step(core, scope, step);
+        match self.step.take() {
+            Some(step) => settle_interrupted_step(core, scope, step),
+            None => self.catch_up(core, scope),
+        }
+    }
+
+    /// A wake came between two steps, while the driver made its passes (which may take
+    /// longer than a step): the steps whose real time has passed since the last one
+    /// ended still count, the last by the 80% rule; never past the next deadline or the
+    /// end, which fire by the usual rules.
+    fn catch_up(&mut self, core: &ClockCore, scope: &ScopeState) {
+        let Some(last) = self.schedule.take() else {
+            return;
+        };
+        let span = last.span.as_nanos();
+        if span == 0 || last.advance == 0 {
+            return;
+        }
+        let elapsed = RealInstant::now()
+            .saturating_duration_since(last.end)
+            .as_nanos();
+        let steps = elapsed / span + u128::from((elapsed % span) * 5 >= span * 4);
+        if steps == 0 {
+            return;
+        }
+        let amount = u64::try_from(steps * u128::from(last.advance)).unwrap_or(u64::MAX);
+        let amount = {
+            let mut st = core.lock();
+            let room = match (st.queue.next_tick(), st.resolved.end) {
+                (Some(n), Some(e)) => Some(n.min(e)),
+                (n, e) => n.or(e),
+            }
+            .map(|bound| bound.saturating_sub(core.now_nanos()));
+            room.map_or(amount, |room| amount.min(room))
+        };
+        if amount > 0 {
+            advance(core, scope, amount);
         }
     }
 
@@ -193,7 +240,11 @@ impl Driver {
         if !woken {
             if step.sleep.as_mut().poll(cx).is_ready() {
                 let step = self.step.take().expect("a step is in flight");
-                self.schedule = Some(step.until);
+                self.schedule = Some(Schedule {
+                    end: step.until,
+                    span: step.until.saturating_duration_since(step.started),
+                    advance: step.advance,
+                });
                 let ended = advance(core, scope, step.advance);
                 if !ended && let Some(error) = step.idle_timeout {
                     interrupt(core, scope, error);
@@ -277,7 +328,11 @@ impl Driver {
         let real_now = RealInstant::now();
         // A step follows the previous one on an absolute schedule; a first step counts
         // from the moment the scope went quiet, so the passes' cost does not delay it.
-        let base = self.schedule.or(quiet_since).unwrap_or(real_now);
+        let base = self
+            .schedule
+            .map(|last| last.end)
+            .or(quiet_since)
+            .unwrap_or(real_now);
 
         if scope.blocking() > 0 {
             // R11: slow executors. Time does not jump while blocking work is in flight.

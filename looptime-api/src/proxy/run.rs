@@ -74,6 +74,9 @@ impl<F: Future> Future for Run<F> {
                 driving
             }
         };
+        // Before looking at the root's state: a wake between the look and a skipped poll
+        // would otherwise find no waker to call (see `TrackState::listen`).
+        this.root_state.listen(cx.waker());
         loop {
             if let Some(error) = this.driver.take_root_cancelled() {
                 return Poll::Ready(Err(error));
@@ -96,5 +99,97 @@ impl<F: Future> Future for Run<F> {
                 return Poll::Pending;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::{Future, Pending, pending};
+    use std::pin::{Pin, pin};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::{Context, Poll, Wake, Waker};
+    use std::time::SystemTime;
+
+    use crate::{
+        BlockingJob, BoxFuture, Clock, Instant, Proxy, Reactor, Sleep, SpawnError, Spawner, Task,
+        TimeError,
+    };
+
+    /// A runtime that is never asked for anything in this test.
+    #[derive(Clone)]
+    struct Inert;
+
+    impl Clock for Inert {
+        fn now(&self) -> Instant {
+            Instant::ZERO
+        }
+        fn sleep_until(&self, _: Instant) -> Sleep {
+            Sleep::never()
+        }
+        fn system_time(&self) -> SystemTime {
+            SystemTime::UNIX_EPOCH
+        }
+    }
+
+    impl Spawner for Inert {
+        fn spawn_task(&self, _: Task) -> Result<(), SpawnError> {
+            Err(SpawnError::runtime_gone())
+        }
+        fn spawn_blocking_job(&self, _: BlockingJob) -> Result<(), SpawnError> {
+            Err(SpawnError::runtime_gone())
+        }
+    }
+
+    impl Reactor for Inert {
+        fn block_on_dyn(
+            &self,
+            _: Pin<&mut (dyn Future<Output = ()> + '_)>,
+        ) -> Result<(), TimeError> {
+            Ok(())
+        }
+        fn sleep_real_until(&self, _: std::time::Instant) -> BoxFuture {
+            Box::pin(pending())
+        }
+        fn yield_now(&self) -> BoxFuture {
+            Box::pin(std::future::ready(()))
+        }
+    }
+
+    #[derive(Default)]
+    struct CountingWaker(AtomicUsize);
+
+    impl Wake for CountingWaker {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// A wake of the root that overlaps a poll of the run for another reason, and then a
+    /// second wake: the second must still reach the run's waker.
+    #[test]
+    fn a_wake_that_overlaps_a_skipped_poll_is_not_lost() {
+        let proxy = Proxy::new(&Inert);
+        let mut run = pin!(proxy.run(pending::<()>()));
+        let counter = Arc::new(CountingWaker::default());
+        let waker = Waker::from(counter.clone());
+        let mut cx = Context::from_waker(&waker);
+        let mut poll = |run: &mut Pin<&mut super::Run<Pending<()>>>| {
+            assert!(matches!(Future::poll(run.as_mut(), &mut cx), Poll::Pending));
+        };
+        let root = run.root_state.clone();
+
+        let wakes = || counter.0.load(Ordering::SeqCst);
+        poll(&mut run); // the root runs once and waits
+        assert!(root.begin_wake()); // wake A flips the state...
+        poll(&mut run); // ...the run is polled for another reason and polls the root...
+        let before = wakes();
+        root.finish_wake(); // ...and wake A calls the run's waker
+        assert_eq!(wakes(), before + 1, "wake A reached the run");
+        poll(&mut run); // the root is idle: this poll skips it
+        assert!(root.begin_wake()); // wake B
+        let before = wakes();
+        root.finish_wake();
+        assert_eq!(wakes(), before + 1, "wake B reached the run");
     }
 }

@@ -59,6 +59,15 @@ impl TrackState {
             && since.is_none_or(|era| self.last_poll_era.load(Ordering::Acquire) < era)
     }
 
+    /// Makes `waker` the one woken when this task is woken.
+    ///
+    /// A future that polls a tracked future only when it is scheduled (a run's root) must
+    /// call this on *every* one of its own polls: a wake takes the registered waker, and a
+    /// poll that skips the tracked future would otherwise leave none for the next wake.
+    pub(crate) fn listen(&self, waker: &Waker) {
+        self.outer.register(waker);
+    }
+
     /// Polls `inner` as this task: holds a unit of `busy`, with this layer's waker.
     pub(crate) fn poll_as<F: Future + ?Sized>(
         self: &Arc<Self>,
@@ -88,6 +97,26 @@ impl TrackState {
         if self.state.swap(DONE, Ordering::AcqRel) == SCHEDULED {
             self.scope.busy_dec();
         }
+    }
+}
+
+#[cfg(test)]
+impl TrackState {
+    /// The first half of a wake: the state flips, the outer waker is not called yet.
+    pub(crate) fn begin_wake(&self) -> bool {
+        let flipped = self
+            .state
+            .compare_exchange(IDLE, SCHEDULED, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok();
+        if flipped {
+            self.scope.busy_inc();
+        }
+        flipped
+    }
+
+    /// The second half of a wake.
+    pub(crate) fn finish_wake(&self) {
+        self.outer.wake();
     }
 }
 
