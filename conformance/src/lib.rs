@@ -54,6 +54,7 @@
 
 pub mod backends;
 mod outcome;
+mod peers;
 pub mod scenarios;
 mod support;
 
@@ -130,6 +131,8 @@ macro_rules! __for_each_topic {
         $crate::__topic!(isolation, $($mode)*);
         $crate::__topic!(advance_time, $($mode)*);
         $crate::__topic!(bad_input, $($mode)*);
+        $crate::__topic!(io, $($mode)*);
+        $crate::__topic!(io_time, $($mode)*);
     };
 }
 
@@ -214,6 +217,30 @@ macro_rules! __topic {
         advance_on_virtual_time: "R8",
         advance_reaches_child_timers: "R6,R8",
         overflowing_advance_is_rejected: "R8",
+    ]); };
+    (io, $($mode:tt)*) => { $crate::__emit!($($mode)* ; io ; [
+        tcp_roundtrip: "R4",
+        udp_roundtrip: "R4",
+        fd_reader_and_writer: "R4",
+        signal_stream_receives: "R4",
+        io_through_dyn_reactor: "R4,R6",
+        shutdown_closes_every_kind: "R7",
+        closed_handles_return_errors: "R7",
+        accepted_streams_are_tracked: "R6,R7",
+        parent_closes_child_io: "R6,R7",
+    ]); };
+    (io_time, $($mode:tt)*) => { $crate::__emit!($($mode)* ; io_time ; [
+        read_waits_for_a_peer_in_real_time: "R12",
+        read_with_idle_step_moves_loop_time: "R12",
+        silent_peer_idle_timeout: "R12",
+        silent_peer_end_of_time: "R12,R13",
+        silent_peer_first_of_end_and_idle_timeout: "R12,R13",
+        timeout_waits_for_a_slow_peer: "R12",
+        slow_peer_with_idle_step_tracks_real_time: "R11,R12",
+        timeout_fails_on_a_silent_peer: "R12",
+        background_ticker_waits_for_the_read: "R12",
+        pure_timers_still_compact: "R9",
+        io_patience_off_compacts_at_once: "R9",
     ]); };
     (bad_input, $($mode:tt)*) => { $crate::__emit!($($mode)* ; bad_input ; [
         duration_max_waits_never_fire: "R2",

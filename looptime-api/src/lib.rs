@@ -12,8 +12,10 @@
 //!   extension trait of typed helpers ([`ClockExt`], [`SpawnerExt`], [`ReactorExt`]) so
 //!   the core traits stay dyn-compatible: `Arc<dyn Runtime>` works.
 //! - **[`Instant`]** — integer nanoseconds; no floating point anywhere on the time path.
+//! - **[`io`]** — TCP streams and listeners, UDP sockets, fd watchers and signal streams,
+//!   the same types on every runtime ([`Reactor::connect_tcp`] and its siblings).
 //! - **[`Proxy`]** — a scope over a runtime (or another proxy) that records the tasks,
-//!   blocking jobs and timers created through it, shuts them down with
+//!   blocking jobs, timers and I/O created through it, shuts them down with
 //!   [`check_and_shutdown`](Proxy::check_and_shutdown) and reports leaks with the line
 //!   that made them, shifts its time with [`advance_time`](Proxy::advance_time), and runs
 //!   on a **virtual clock** after [`setup_looptime`](Proxy::setup_looptime).
@@ -24,9 +26,11 @@
 //! runnable (known exactly, by tracking every wake) and `noop_cycles` scheduler passes
 //! saw no wake. Then it jumps straight to the nearest deadline. A 15-minute timeout
 //! completes in microseconds with a loop time of exactly 900 s. While blocking work is in
-//! flight, time steps along with real time; when only I/O can wake the scope, it waits in
-//! real time up to `idle_timeout`; at `end`, time ends and every fallible wait resolves to
-//! [`TimeError::is_end_of_time`]. See [`Settings`] and the rules R9–R18 of the SPEC.
+//! flight, time steps along with real time; while a task waits on I/O made through the
+//! proxy, timers wait for it too (up to `io_patience` of silence); when only I/O can wake
+//! the scope, it waits in real time up to `idle_timeout`; at `end`, time ends and every
+//! fallible wait resolves to [`TimeError::is_end_of_time`]. See [`Settings`] and the rules
+//! R9–R18 of the SPEC.
 //!
 //! ## Generic code, tested on virtual time
 //!
@@ -70,6 +74,14 @@
 //!   progress and a [`LooptimeGuard`] is alive; otherwise loop time stands still.
 //! - `advance_time` steps deadline by deadline, letting tasks run between (tokio's
 //!   `advance` skips them).
+//! - While tracked I/O is in flight and was active within [`Settings::io_patience`] (1 s by
+//!   default), timers do not jump: a `timeout(3600s, read)` waits for a peer that answers
+//!   in 200 ms instead of failing at once (tokio's paused clock fails it), and still fails
+//!   at exactly 3600 s, after about 1 s of real time, when the peer is silent. Code with no
+//!   I/O in flight compacts instantly. `io_patience(None)` gives tokio's behaviour.
+//! - An fd watcher owns its descriptor (an `OwnedFd`), so shutdown can close it; watch a
+//!   duplicate (`try_clone`) to keep using the original.
+//! - A stream accepted by a tracked listener is tracked with the listener's line.
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -80,6 +92,7 @@ mod engine;
 mod error;
 mod instant;
 mod interval;
+pub mod io;
 mod latch;
 mod proxy;
 mod reactor;

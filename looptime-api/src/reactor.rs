@@ -6,12 +6,19 @@ use core::time::Duration;
 use std::sync::Arc;
 
 use crate::TimeError;
+#[cfg(unix)]
+use crate::io::{FdWatcher, Interest, SignalKind, Signals};
+use crate::io::{IoFuture, TcpListener, TcpStream, UdpSocket, unsupported};
+use std::io;
+use std::net::SocketAddr;
+#[cfg(unix)]
+use std::os::fd::OwnedFd;
 
 /// A boxed future of the runtime's own making (real-time sleeps, yields).
 pub type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 
-/// The runtime's own powers: run a root future from sync code, wait in *real* time, and
-/// yield to the scheduler.
+/// The runtime's own powers: run a root future from sync code, wait in *real* time, yield
+/// to the scheduler, and make I/O.
 ///
 /// # Contract
 ///
@@ -26,6 +33,13 @@ pub type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 ///   ready tasks run and the runtime polls its I/O before the yielding task is polled
 ///   again (as `tokio::task::yield_now` does). Virtual time counts on this to see work
 ///   outside its scope.
+/// - The I/O constructors ([`connect_tcp`](Reactor::connect_tcp),
+///   [`bind_tcp`](Reactor::bind_tcp), [`bind_udp`](Reactor::bind_udp),
+///   [`watch_fd`](Reactor::watch_fd), [`signal`](Reactor::signal)) make real, non-blocking
+///   objects registered with the runtime's reactor, usable from any task of the runtime.
+///   A runtime without one of them keeps the default, which fails with
+///   [`io::ErrorKind::Unsupported`]. They are `#[track_caller]`, so a proxy records the line
+///   that made each object.
 pub trait Reactor: Send + Sync {
     /// Runs `root` to completion on the calling thread.
     ///
@@ -53,6 +67,47 @@ pub trait Reactor: Send + Sync {
     fn alive_tasks(&self) -> Option<usize> {
         None
     }
+
+    /// Connects a TCP stream to `addr`.
+    #[track_caller]
+    fn connect_tcp(&self, addr: SocketAddr) -> IoFuture<TcpStream> {
+        let _ = addr;
+        Box::pin(core::future::ready(Err(unsupported("TCP streams"))))
+    }
+
+    /// Binds a TCP listener to `addr` (port 0 lets the OS choose).
+    #[track_caller]
+    fn bind_tcp(&self, addr: SocketAddr) -> io::Result<TcpListener> {
+        let _ = addr;
+        Err(unsupported("TCP listeners"))
+    }
+
+    /// Binds a UDP socket to `addr` (port 0 lets the OS choose).
+    #[track_caller]
+    fn bind_udp(&self, addr: SocketAddr) -> io::Result<UdpSocket> {
+        let _ = addr;
+        Err(unsupported("UDP sockets"))
+    }
+
+    /// Watches `fd` for `interest`; the watcher owns the descriptor (it is closed with the
+    /// watcher, and on error).
+    #[cfg(unix)]
+    #[track_caller]
+    fn watch_fd(&self, fd: OwnedFd, interest: Interest) -> io::Result<FdWatcher> {
+        let _ = (fd, interest);
+        Err(unsupported("fd watchers"))
+    }
+
+    /// A stream of deliveries of the Unix signal `kind`.
+    ///
+    /// Registering a signal replaces its default action for the rest of the process (as
+    /// with tokio and `signal-hook`): a `SIGINT` no longer stops the process by itself.
+    #[cfg(unix)]
+    #[track_caller]
+    fn signal(&self, kind: SignalKind) -> io::Result<Signals> {
+        let _ = kind;
+        Err(unsupported("signal streams"))
+    }
 }
 
 /// Typed helpers on any [`Reactor`], including `dyn Reactor`.
@@ -79,6 +134,20 @@ pub trait ReactorExt: Reactor {
             None => Box::pin(core::future::pending()),
         }
     }
+
+    /// Watches `fd` until it is readable: a *reader*.
+    #[cfg(unix)]
+    #[track_caller]
+    fn watch_readable(&self, fd: OwnedFd) -> io::Result<FdWatcher> {
+        self.watch_fd(fd, Interest::Readable)
+    }
+
+    /// Watches `fd` until it is writable: a *writer*.
+    #[cfg(unix)]
+    #[track_caller]
+    fn watch_writable(&self, fd: OwnedFd) -> io::Result<FdWatcher> {
+        self.watch_fd(fd, Interest::Writable)
+    }
 }
 
 impl<R: Reactor + ?Sized> ReactorExt for R {}
@@ -100,6 +169,23 @@ macro_rules! forward_reactor {
             }
             fn alive_tasks(&self) -> Option<usize> {
                 (**self).alive_tasks()
+            }
+            fn connect_tcp(&self, addr: SocketAddr) -> IoFuture<TcpStream> {
+                (**self).connect_tcp(addr)
+            }
+            fn bind_tcp(&self, addr: SocketAddr) -> io::Result<TcpListener> {
+                (**self).bind_tcp(addr)
+            }
+            fn bind_udp(&self, addr: SocketAddr) -> io::Result<UdpSocket> {
+                (**self).bind_udp(addr)
+            }
+            #[cfg(unix)]
+            fn watch_fd(&self, fd: OwnedFd, interest: Interest) -> io::Result<FdWatcher> {
+                (**self).watch_fd(fd, interest)
+            }
+            #[cfg(unix)]
+            fn signal(&self, kind: SignalKind) -> io::Result<Signals> {
+                (**self).signal(kind)
             }
         }
     )*};

@@ -48,6 +48,9 @@
 //! - **`alive_tasks`**: `None`. async-std's executor is global to the process (any
 //!   `async_std::task::spawn`, anywhere, lands on it) and cannot be counted exactly, so
 //!   virtual time always makes its full `noop_cycles` passes before a jump.
+//! - **I/O**: TCP streams and listeners, UDP sockets, fd watchers and signal streams on
+//!   async-io's reactor, the one async-std's own `net` types use, made by
+//!   [`looptime_async_io`] (shared with `looptime-smol` and `looptime-futures-timer`).
 //!
 //! The runtime is global, so [`AsyncStd`] is a zero-sized handle and parallel tests share
 //! the worker threads; each test still gets its own scope and its own virtual clock

@@ -40,6 +40,10 @@
 //! - `alive_tasks` is exact: the adapter counts every task and blocking job it spawns,
 //!   so when every task alive belongs to the scope, time jumps after a single pass
 //!   (SPEC R9).
+//! - I/O (TCP streams and listeners, UDP sockets, fd watchers, signal streams) runs on
+//!   async-io's process-wide reactor, made by [`looptime_async_io`]: the `futures`
+//!   executor has no reactor of its own, and async-io's driver thread polls that one for
+//!   it.
 //!
 //! ## Escape hatches (SPEC R20)
 //!

@@ -1,8 +1,15 @@
-//! [`Reactor`] for [`Futures`]: `block_on`, real-time sleeps, passes and the task count.
+//! [`Reactor`] for [`Futures`]: `block_on`, real-time sleeps, passes, the task count and I/O.
 
 use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+#[cfg(unix)]
+use std::os::fd::OwnedFd;
 use std::pin::Pin;
 
+#[cfg(unix)]
+use looptime_api::io::{FdWatcher, Interest, SignalKind, Signals};
+use looptime_api::io::{IoFuture, TcpListener, TcpStream, UdpSocket};
 use looptime_api::{BoxFuture, Reactor, TimeError};
 
 use crate::Futures;
@@ -47,5 +54,33 @@ impl Reactor for Futures {
     /// markers of `yield_now` are not counted).
     fn alive_tasks(&self) -> Option<usize> {
         Some(self.inner.tasks.alive())
+    }
+
+    /// A TCP stream on async-io's reactor ([`looptime_async_io::connect_tcp`]).
+    fn connect_tcp(&self, addr: SocketAddr) -> IoFuture<TcpStream> {
+        looptime_async_io::connect_tcp(addr)
+    }
+
+    /// A TCP listener on async-io's reactor ([`looptime_async_io::bind_tcp`]).
+    fn bind_tcp(&self, addr: SocketAddr) -> io::Result<TcpListener> {
+        looptime_async_io::bind_tcp(addr)
+    }
+
+    /// A UDP socket on async-io's reactor ([`looptime_async_io::bind_udp`]).
+    fn bind_udp(&self, addr: SocketAddr) -> io::Result<UdpSocket> {
+        looptime_async_io::bind_udp(addr)
+    }
+
+    /// A watcher on async-io's reactor ([`looptime_async_io::watch_fd`]).
+    #[cfg(unix)]
+    fn watch_fd(&self, fd: OwnedFd, interest: Interest) -> io::Result<FdWatcher> {
+        looptime_async_io::watch_fd(fd, interest)
+    }
+
+    /// A signal stream from async-signal, read on async-io's reactor
+    /// ([`looptime_async_io::signal`]).
+    #[cfg(unix)]
+    fn signal(&self, kind: SignalKind) -> io::Result<Signals> {
+        looptime_async_io::signal(kind)
     }
 }

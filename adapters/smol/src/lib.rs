@@ -36,6 +36,10 @@
 //! queued, for the next one. The executor is private to the `Smol`, which is how
 //! [`alive_tasks`](looptime_api::Reactor::alive_tasks) can count the work on it exactly.
 //!
+//! I/O made through the [`Reactor`](looptime_api::Reactor) (TCP streams and listeners,
+//! UDP sockets, fd watchers, signal streams) is registered with the async-io reactor by
+//! [`looptime_async_io`], shared with `looptime-async-std` and `looptime-futures-timer`.
+//!
 //! ## Scheduler passes
 //!
 //! Virtual time gives work outside a scope `noop_cycles` scheduler passes to wake the

@@ -20,6 +20,19 @@
 //! assert_eq!(proxy.looptime(), Duration::from_secs(10));
 //! ```
 //!
+//! ## I/O
+//!
+//! [`Tokio`] makes looptime's I/O ([`looptime_api::io`]) from tokio's own objects: TCP
+//! streams and listeners (`tokio::net`), UDP sockets, fd watchers
+//! (`tokio::io::unix::AsyncFd`) and signal streams (`tokio::signal::unix`). Each is
+//! registered with this adapter's runtime, whichever thread or executor polls it. Streams
+//! implement the `futures-io` traits; closing one shuts its write half down. Made through a
+//! [`Proxy`](looptime_api::Proxy), they are tracked by it.
+//!
+//! On a current-thread runtime, I/O makes progress only while a `block_on` of that runtime
+//! runs. As with tokio itself, making I/O on a runtime built without its I/O driver
+//! (`enable_io`) panics; the runtimes built here have every driver.
+//!
 //! ## Escape hatches (SPEC R20)
 //!
 //! Virtual time covers what goes through the traits. Code that calls tokio directly
@@ -38,6 +51,7 @@
 #![forbid(unsafe_code)]
 
 mod clock;
+mod io;
 mod passes;
 mod reactor;
 mod runtime;

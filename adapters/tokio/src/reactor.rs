@@ -1,9 +1,16 @@
-//! [`Reactor`] for [`Tokio`]: `block_on`, real-time sleeps, and `yield_now`.
+//! [`Reactor`] for [`Tokio`]: `block_on`, real-time sleeps, `yield_now`, and I/O.
 
 use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+#[cfg(unix)]
+use std::os::fd::OwnedFd;
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
 
+#[cfg(unix)]
+use looptime_api::io::{FdWatcher, Interest, SignalKind, Signals};
+use looptime_api::io::{IoFuture, TcpListener, TcpStream, UdpSocket};
 use looptime_api::{BoxFuture, Reactor, TimeError};
 use tokio::runtime::Handle;
 
@@ -62,5 +69,37 @@ impl Reactor for Tokio {
         let tasks = self.handle.metrics().num_alive_tasks();
         let tasks = tasks.saturating_sub(usize::from(self.passes.helper_alive()));
         Some(tasks + self.blocking.load(Ordering::Acquire))
+    }
+
+    /// Connects with `tokio::net::TcpStream::connect`; the future may be polled anywhere.
+    #[track_caller]
+    fn connect_tcp(&self, addr: SocketAddr) -> IoFuture<TcpStream> {
+        crate::io::connect_tcp(&self.handle, addr)
+    }
+
+    /// Binds a `tokio::net::TcpListener` (`SO_REUSEADDR` on Unix, a backlog of 1024).
+    #[track_caller]
+    fn bind_tcp(&self, addr: SocketAddr) -> io::Result<TcpListener> {
+        crate::io::bind_tcp(&self.handle, addr)
+    }
+
+    /// Binds a `tokio::net::UdpSocket`.
+    #[track_caller]
+    fn bind_udp(&self, addr: SocketAddr) -> io::Result<UdpSocket> {
+        crate::io::bind_udp(&self.handle, addr)
+    }
+
+    /// Registers `fd` in a `tokio::io::unix::AsyncFd` for `interest` alone.
+    #[cfg(unix)]
+    #[track_caller]
+    fn watch_fd(&self, fd: OwnedFd, interest: Interest) -> io::Result<FdWatcher> {
+        crate::io::watch_fd(&self.handle, fd, interest)
+    }
+
+    /// A `tokio::signal::unix::Signal` stream (tokio refuses `SIGKILL`, `SIGSTOP`, …).
+    #[cfg(unix)]
+    #[track_caller]
+    fn signal(&self, kind: SignalKind) -> io::Result<Signals> {
+        crate::io::signal(&self.handle, kind)
     }
 }

@@ -8,6 +8,8 @@ pub mod compaction;
 pub mod determinism;
 pub mod end_of_time;
 pub mod idle;
+pub mod io;
+pub mod io_time;
 pub mod isolation;
 pub mod resolution;
 pub mod restarts;

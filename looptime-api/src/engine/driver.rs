@@ -11,9 +11,11 @@
 //! 3. **Blocking work in flight** (R11) — wait in real time for one step (`idle_step`, or
 //!    up to the next deadline or `end`); the step advances loop time only if its first 80%
 //!    saw no wake.
-//! 4. **A timer before `end`** (R9) — jump to the nearest deadline; its timers fire FIFO.
-//! 5. **A timer at or after `end`** (R13) — time ends now, at no real cost.
-//! 6. **Only I/O or outside events** (R12) — wait in real time, in `idle_step`s if set,
+//! 4. **A timer while tracked I/O is in flight and was active within `io_patience`** —
+//!    step as for blocking work (3), never past the moment the patience runs out.
+//! 5. **A timer before `end`** (R9) — jump to the nearest deadline; its timers fire FIFO.
+//! 6. **A timer at or after `end`** (R13) — time ends now, at no real cost.
+//! 7. **Only I/O or outside events** (R12) — wait in real time, in `idle_step`s if set,
 //!    until `end` (costs `end - now` of real time) or `idle_timeout`, whichever comes first
 //!    (a tie goes to the end of time).
 
@@ -352,6 +354,35 @@ impl Driver {
                 until: base + Duration::from_nanos(advance),
                 advance,
                 idle_timeout: None,
+            };
+        }
+
+        let patient_until = st
+            .resolved
+            .io_patience
+            .filter(|_| next.is_some() && scope.io_waiting() > 0)
+            .and_then(|patience| scope.io_active_at()?.checked_add(patience))
+            .filter(|&until| real_now < until);
+        if let (Some(patient_until), Some(bound)) = (patient_until, bound) {
+            // `io_patience`: a timer is pending while tracked I/O is in flight and was
+            // active lately. Time moves as it does for blocking work (R11), until the I/O
+            // has been silent for `io_patience`.
+            let advance = idle_step.map_or(bound - now, |step| step.min(bound - now));
+            let until = base + Duration::from_nanos(advance);
+            return if until <= patient_until {
+                Decision::Step {
+                    base,
+                    until,
+                    advance,
+                    idle_timeout: None,
+                }
+            } else {
+                Decision::Step {
+                    base,
+                    until: patient_until,
+                    advance: 0,
+                    idle_timeout: None,
+                }
             };
         }
 

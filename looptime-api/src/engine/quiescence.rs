@@ -56,7 +56,8 @@ impl Quiescence {
     /// At least one pass always happens, even with `noop_cycles = 0`: a task in the middle
     /// of a yield is idle only in appearance until the runtime has run its pass (R9). The
     /// other passes are skipped when they provably cannot matter: every task alive on the
-    /// runtime belongs to the scope, and no blocking job of the scope is in flight.
+    /// runtime belongs to the scope, and no blocking job or I/O wait of the scope is in
+    /// flight.
     /// `waker_slot` is the scope's slot that is woken when `busy` drops to zero.
     pub(crate) fn poll_quiet(
         &mut self,
@@ -104,7 +105,9 @@ impl Quiescence {
 
 /// How many passes the scope needs before time may move (R9).
 fn passes_needed(scope: &ScopeState, reactor: &dyn Reactor, noop_cycles: u32) -> u32 {
-    let nothing_outside = scope.blocking() == 0 && reactor.alive_tasks() == Some(scope.live());
+    let nothing_outside = scope.blocking() == 0
+        && scope.io_waiting() == 0
+        && reactor.alive_tasks() == Some(scope.live());
     if nothing_outside {
         1
     } else {

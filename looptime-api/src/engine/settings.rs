@@ -15,6 +15,31 @@ use crate::instant::duration_to_nanos;
 /// | `noop_cycles` | 42 | scheduler passes given to outside work before time may move |
 /// | `idle_step` | none | step of fake-and-real time while waiting on blocking work or I/O |
 /// | `idle_timeout` | 1 s | real-time limit on waiting when only I/O or outside events can wake the scope |
+/// | `io_patience` | 1 s | real time that timers wait for tracked I/O in flight before they compact again |
+///
+/// ## Timers while I/O is in flight: `io_patience`
+///
+/// A test that waits on a real socket under a timeout (`timeout(3600s, read)`) has a timer
+/// pending *and* a task waiting on I/O. Jumping straight to the timer, as tokio's paused
+/// clock does, fails the timeout at once even when the peer answers 200 ms later. So while
+/// a task waits on an I/O object made through the proxy (a stream, listener, UDP socket,
+/// fd watcher or signal stream whose last poll returned `Pending`, or a connection in
+/// progress), time does not jump: it moves as it does for blocking work (SPEC R11) — in
+/// steps of `idle_step` that take the same real time, or, with `idle_step` unset, up to the
+/// next deadline in real time. This lasts while there was I/O activity (an object made, a
+/// wait started, or a poll that made progress) within the last `io_patience` of real time;
+/// after that much silence the I/O is taken for stalled and timers compact again, until the
+/// next activity. So:
+/// - a peer that answers within `io_patience` is awaited, and loop time follows real time
+///   (exactly with `idle_step`, otherwise it stays until a deadline is reached);
+/// - a silent peer under `timeout(3600s, …)` still fails at loop time exactly 3600 s, after
+///   about `io_patience` of real time;
+/// - code with no tracked I/O in flight compacts instantly, as before.
+///
+/// `None` turns this off: timers compact whatever I/O is in flight (tokio's behaviour).
+/// The default of 1 s matches `idle_timeout`: one second of real silence is what virtual
+/// time gives I/O before it acts on its own. I/O made directly with the runtime (not
+/// through the proxy) is not seen.
 ///
 /// Deadlines round *up* to the resolution, so a timer never fires early and one less than
 /// half a tick away still fires, at the next tick (SPEC R15).
@@ -45,6 +70,9 @@ pub struct Settings {
     pub idle_step: Option<Duration>,
     /// Real-time limit on waiting when only I/O or outside events can wake the scope.
     pub idle_timeout: Option<Duration>,
+    /// Real time that timers wait for tracked I/O in flight before they compact again
+    /// (see the section above); `None` compacts regardless.
+    pub io_patience: Option<Duration>,
 }
 
 /// The largest accepted `noop_cycles`: more would make every jump take seconds.
@@ -59,6 +87,7 @@ impl Default for Settings {
             noop_cycles: 42,
             idle_step: None,
             idle_timeout: Some(Duration::from_secs(1)),
+            io_patience: Some(Duration::from_secs(1)),
         }
     }
 }
@@ -102,6 +131,12 @@ impl Settings {
     /// Sets `idle_timeout`; `None` waits for I/O without limit.
     pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.idle_timeout = timeout;
+        self
+    }
+
+    /// Sets `io_patience`; `None` lets timers compact while I/O is in flight.
+    pub fn io_patience(mut self, patience: Option<Duration>) -> Self {
+        self.io_patience = patience;
         self
     }
 
@@ -157,6 +192,7 @@ impl Settings {
             noop_cycles: self.noop_cycles,
             idle_step,
             idle_timeout: self.idle_timeout,
+            io_patience: self.io_patience,
         })
     }
 }
@@ -170,6 +206,7 @@ pub(crate) struct Resolved {
     pub(crate) noop_cycles: u32,
     pub(crate) idle_step: Option<u64>,
     pub(crate) idle_timeout: Option<Duration>,
+    pub(crate) io_patience: Option<Duration>,
 }
 
 /// Rounds `n` up to a multiple of `resolution`; `None` on overflow.

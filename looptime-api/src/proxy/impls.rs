@@ -7,10 +7,18 @@ use std::panic::Location;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use std::io;
+use std::net::SocketAddr;
+#[cfg(unix)]
+use std::os::fd::OwnedFd;
+
 use super::Proxy;
 use super::scope::ScopeState;
 use super::tracking::{RegistryGuard, TrackState, Tracked};
 use crate::engine::clock::EngineSleep;
+#[cfg(unix)]
+use crate::io::{FdWatcher, Interest, SignalKind, Signals};
+use crate::io::{IoFuture, TcpListener, TcpStream, UdpSocket};
 use crate::reactor::BoxFuture;
 use crate::{BlockingJob, Clock, Instant, Reactor, Sleep, SpawnError, Spawner, Task, TimeError};
 
@@ -100,6 +108,39 @@ impl Reactor for Proxy {
     /// The runtime's count: the tasks alive on it, whichever scope they belong to.
     fn alive_tasks(&self) -> Option<usize> {
         self.shared.parent.alive_tasks()
+    }
+
+    /// The parent's stream, tracked by this scope; the connection in progress counts as an
+    /// I/O wait.
+    #[track_caller]
+    fn connect_tcp(&self, addr: SocketAddr) -> IoFuture<TcpStream> {
+        self.connect_tracked(addr, Location::caller())
+    }
+
+    /// The parent's listener, tracked (`SERVERS`), as are the streams it accepts.
+    #[track_caller]
+    fn bind_tcp(&self, addr: SocketAddr) -> io::Result<TcpListener> {
+        self.bind_tcp_tracked(addr, Location::caller())
+    }
+
+    /// The parent's socket, tracked (`TRANSPORTS`).
+    #[track_caller]
+    fn bind_udp(&self, addr: SocketAddr) -> io::Result<UdpSocket> {
+        self.bind_udp_tracked(addr, Location::caller())
+    }
+
+    /// The parent's watcher, tracked (`READERS` or `WRITERS`).
+    #[cfg(unix)]
+    #[track_caller]
+    fn watch_fd(&self, fd: OwnedFd, interest: Interest) -> io::Result<FdWatcher> {
+        self.watch_fd_tracked(fd, interest, Location::caller())
+    }
+
+    /// The parent's signal stream, tracked (`SIGNALS`).
+    #[cfg(unix)]
+    #[track_caller]
+    fn signal(&self, kind: SignalKind) -> io::Result<Signals> {
+        self.signal_tracked(kind, Location::caller())
     }
 }
 

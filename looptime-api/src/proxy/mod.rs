@@ -2,6 +2,8 @@
 //! through it, shuts it down, and can run on virtual time (SPEC §3–§4).
 
 mod impls;
+mod io;
+pub(crate) mod resource;
 mod run;
 pub(crate) mod scope;
 mod shutdown;
@@ -69,6 +71,9 @@ pub(crate) struct ProxyShared {
     site: &'static Location<'static>,
     name: Option<String>,
     pub(crate) parent: Arc<dyn Runtime>,
+    /// The parent, when it is a proxy: I/O is made through it with the original caller's
+    /// line, so every layer reports the line in the user's code.
+    parent_proxy: Option<Proxy>,
     pub(crate) scope: Arc<ScopeState>,
     pub(crate) clock: Arc<ClockCore>,
     grace: Mutex<Duration>,
@@ -130,6 +135,7 @@ impl Proxy {
             scope: ScopeState::new(),
             clock: ClockCore::new(parent_rt.clone()),
             parent: parent_rt,
+            parent_proxy: parent_proxy.cloned(),
             grace: Mutex::new(shutdown::DEFAULT_GRACE),
             children: Mutex::new(Vec::new()),
         });
@@ -236,8 +242,12 @@ impl Proxy {
     /// Closes everything this proxy (and its descendants) still has alive, and reports the
     /// kinds selected by `kind` (SPEC R7).
     ///
-    /// Whatever `kind` says, every task is aborted and every timer cancelled; `kind` only
-    /// selects what counts as a leak. A task that panicked with nobody receiving the panic
+    /// Whatever `kind` says, every task is aborted, every timer cancelled, and every I/O
+    /// object made through the proxy closed (streams, including those its listeners
+    /// accepted, listeners, UDP sockets, fd watchers with their descriptors, signal
+    /// streams); `kind` only selects what counts as a leak. A closed object's handle returns
+    /// an [`io::Error`](std::io::Error) (a signal stream ends) and never touches the
+    /// descriptor again. A task that panicked with nobody receiving the panic
     /// is reported under [`CheckKind::TASKS`]. Blocking jobs cannot be killed: shutdown
     /// waits for them (and for aborted tasks to be dropped) up to a grace of real time
     /// ([`set_shutdown_grace`](Proxy::set_shutdown_grace), default 1 s), then reports them.

@@ -1,6 +1,6 @@
 //! What a proxy knows of its work: how much of it is runnable (`busy`), whether anything
-//! woke since the last look (`epoch`), blocking jobs in flight, and the registry of live
-//! tasks and jobs for leak reports.
+//! woke since the last look (`epoch`), blocking jobs and I/O waits in flight, and the
+//! registry of live tasks, jobs and I/O objects for leak reports.
 //!
 //! `busy` counts tracked tasks that are scheduled or being polled, so `busy == 0` is
 //! *exact* idleness of the scope, with no polling or guessing. `epoch` grows every time
@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use futures_util::task::AtomicWaker;
 
+use super::resource::Resource;
 use super::tracking::TrackState;
 use crate::TimeError;
 use crate::task::{CancelReason, TaskHeader};
@@ -28,6 +29,11 @@ pub(crate) struct ScopeState {
     /// When the scope last went idle with blocking work in flight (nanoseconds on the
     /// real-time origin; 0 while busy): where R11's real-time steps count from.
     idle_with_blocking_at: AtomicU64,
+    /// Tracked I/O objects a task waits on (their last poll returned `Pending`).
+    io_waiting: AtomicUsize,
+    /// The last I/O activity (nanoseconds on the real-time origin; 0 if none): an object
+    /// made, a wait started, or a poll that made progress.
+    io_activity_at: AtomicU64,
     /// Woken when `busy` drops to zero or a blocking job ends: the virtual-time driver.
     pub(crate) driver_waker: AtomicWaker,
     /// Woken likewise: an `advance_time` waiting for the scope to settle.
@@ -43,6 +49,8 @@ pub(crate) struct Registry {
     pub(crate) closed: bool,
     pub(crate) tasks: HashMap<u64, TaskRecord>,
     pub(crate) blocking: HashMap<u64, Arc<TaskHeader>>,
+    /// I/O objects made through the scope and not yet dropped or closed.
+    pub(crate) resources: HashMap<u64, Arc<dyn Resource>>,
     /// Tasks that finished by panicking; reported unless someone received the panic.
     pub(crate) panicked: Vec<Arc<TaskHeader>>,
 }
@@ -61,6 +69,8 @@ impl ScopeState {
             blocking: AtomicUsize::new(0),
             live: AtomicUsize::new(0),
             idle_with_blocking_at: AtomicU64::new(0),
+            io_waiting: AtomicUsize::new(0),
+            io_activity_at: AtomicU64::new(0),
             driver_waker: AtomicWaker::new(),
             settle_waker: AtomicWaker::new(),
             shutdown_waker: AtomicWaker::new(),
@@ -136,6 +146,62 @@ impl ScopeState {
         self.epoch.fetch_add(1, Ordering::AcqRel);
         self.blocking.fetch_sub(1, Ordering::AcqRel);
         self.wake_watchers();
+    }
+
+    /// I/O waits in flight: tracked objects whose last poll returned `Pending`.
+    pub(crate) fn io_waiting(&self) -> usize {
+        self.io_waiting.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn io_wait_started(&self) {
+        self.io_waiting.fetch_add(1, Ordering::AcqRel);
+        self.io_activity();
+    }
+
+    pub(crate) fn io_wait_ended(&self) {
+        self.io_waiting.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// Notes I/O activity now.
+    pub(crate) fn io_activity(&self) {
+        let now = crate::Instant::from_std(std::time::Instant::now());
+        self.io_activity_at
+            .store(now.as_nanos().max(1), Ordering::Relaxed);
+    }
+
+    /// When the last I/O activity happened, if any.
+    pub(crate) fn io_active_at(&self) -> Option<std::time::Instant> {
+        match self.io_activity_at.load(Ordering::Relaxed) {
+            0 => None,
+            nanos => crate::Instant::from_nanos(nanos).to_std(),
+        }
+    }
+
+    /// Records an I/O object; `false` if the registry is closed.
+    pub(crate) fn register_resource(&self, resource: Arc<dyn Resource>) -> bool {
+        let mut registry = self.registry();
+        if registry.closed {
+            return false;
+        }
+        registry.resources.insert(resource.id(), resource);
+        true
+    }
+
+    /// An I/O object's handle was dropped.
+    pub(crate) fn resource_released(&self, id: u64) {
+        let resource = self.registry().resources.remove(&id);
+        drop(resource);
+    }
+
+    /// Takes every I/O object out of the registry and closes it; returns them in creation
+    /// order.
+    pub(crate) fn close_resources(&self) -> Vec<Arc<dyn Resource>> {
+        let mut resources: Vec<_> = self.registry().resources.drain().map(|(_, r)| r).collect();
+        resources.sort_by_key(|r| r.id());
+        for resource in &resources {
+            resource.close();
+        }
+        resources
     }
 
     pub(crate) fn registry(&self) -> MutexGuard<'_, Registry> {

@@ -80,7 +80,8 @@ impl Leak {
         self.kind
     }
 
-    /// Where it was created: the `spawn`/`sleep` call site.
+    /// Where it was created: the `spawn`/`sleep`/`connect_tcp`/… call site (for a stream
+    /// accepted by a listener, the listener's).
     pub fn site(&self) -> &'static Location<'static> {
         self.site
     }
@@ -90,7 +91,8 @@ impl Leak {
         self.name.as_deref()
     }
 
-    /// More about it: a panic message, or that it was still running after the grace.
+    /// More about it: a panic message, that it was still running after the grace, or what
+    /// an I/O object is (`TCP stream 127.0.0.1:40000 -> 127.0.0.1:8080`).
     pub fn detail(&self) -> Option<&str> {
         self.detail.as_deref()
     }
@@ -105,14 +107,16 @@ impl Leak {
 
 impl fmt::Display for Leak {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let what = if self.kind == CheckKind::TASKS {
-            "task spawned"
-        } else if self.kind == CheckKind::BLOCKING {
-            "blocking job spawned"
-        } else if self.kind == CheckKind::TIMERS {
-            "timer created"
-        } else {
-            "resource created"
+        let what = match self.kind {
+            CheckKind::TASKS => "task spawned",
+            CheckKind::BLOCKING => "blocking job spawned",
+            CheckKind::TIMERS => "timer created",
+            CheckKind::SERVERS => "server made",
+            CheckKind::TRANSPORTS => "transport made",
+            CheckKind::READERS => "reader made",
+            CheckKind::WRITERS => "writer made",
+            CheckKind::SIGNALS => "signal stream made",
+            _ => "resource made",
         };
         write!(f, "{what} at {}", self.site)?;
         if let Some(name) = &self.name {
@@ -245,6 +249,7 @@ pub(crate) fn cancel_on_drop(proxy: &ProxyShared) -> usize {
     if !close_tree(proxy, &mut timers) {
         return 0;
     }
+    proxy.scope.close_resources();
     abort_all(&proxy.scope).0.len()
 }
 
@@ -255,6 +260,7 @@ pub(crate) async fn check_and_shutdown(proxy: &ProxyShared, kind: CheckKind) -> 
         return Ok(());
     }
     let (tasks, blocking) = abort_all(&proxy.scope);
+    let resources = proxy.scope.close_resources();
     let grace = proxy.grace();
     let all_gone = WaitGone {
         scope: &proxy.scope,
@@ -303,6 +309,17 @@ pub(crate) async fn check_and_shutdown(proxy: &ProxyShared, kind: CheckKind) -> 
         for header in &blocking {
             let detail = late(still_blocking.contains(&header.id), "blocking job");
             leaks.push(Leak::from_header(CheckKind::BLOCKING, header, detail));
+        }
+    }
+    for resource in resources {
+        if kind.contains(resource.kind()) {
+            leaks.push(Leak {
+                kind: resource.kind(),
+                order: resource.id(),
+                site: resource.site(),
+                name: None,
+                detail: Some(resource.what().to_owned()),
+            });
         }
     }
     if kind.contains(CheckKind::TIMERS) {

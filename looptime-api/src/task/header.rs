@@ -40,7 +40,9 @@ pub(crate) struct TaskHeader {
     observed: AtomicBool,
 }
 
-fn next_id() -> u64 {
+/// The next id of a tracked object (tasks, jobs, I/O): one sequence, so creation order is
+/// comparable across kinds.
+pub(crate) fn next_id() -> u64 {
     static NEXT: AtomicU64 = AtomicU64::new(1);
     NEXT.fetch_add(1, Ordering::Relaxed)
 }

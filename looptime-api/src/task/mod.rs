@@ -4,7 +4,8 @@ mod header;
 mod join;
 mod work;
 
-pub(crate) use header::{CancelReason, TaskHeader};
+#[allow(unused_imports)]
+pub(crate) use header::{CancelReason, TaskHeader, next_id};
 pub use join::{JoinError, JoinHandle};
 pub(crate) use join::{JoinSlot, SlotSender};
 pub use work::{BlockingJob, Task};
