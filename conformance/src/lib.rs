@@ -10,8 +10,8 @@
 //!
 //! ## Proving your own runtime
 //!
-//! Implement [`Backend`] for a type that builds your runtime (any
-//! [`Runtime`](looptime_api::Runtime): `Clock + Spawner + Reactor`), then add one line to a
+//! Implement [`Backend`] for a type that builds your runtime (any [`Runtime`], that is
+//! `Clock + Spawner + Reactor`), then add one line to a
 //! test file:
 //!
 //! ```
@@ -228,6 +228,7 @@ macro_rules! __topic {
         closed_handles_return_errors: "R7",
         accepted_streams_are_tracked: "R6,R7",
         parent_closes_child_io: "R6,R7",
+        task_owned_io_is_reported: "R7",
     ]); };
     (io_time, $($mode:tt)*) => { $crate::__emit!($($mode)* ; io_time ; [
         read_waits_for_a_peer_in_real_time: "R12",

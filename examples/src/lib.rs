@@ -1,9 +1,10 @@
 //! # looptime-examples
 //!
-//! Small, realistic programs written against looptime's [`Clock`](looptime_api::Clock)
-//! trait, and tested on virtual time.
+//! Small, realistic programs written against looptime's traits, and tested on virtual
+//! time.
 //!
-//! Each module is ordinary generic code: it takes `&C` where `C: Clock + ?Sized`, so
+//! Each module is ordinary generic code: it takes `&C` where `C: Clock + ?Sized` (or, to
+//! make I/O and spawn tasks as well, `Clock + Reactor` or a whole `Runtime`), so
 //! production passes a runtime adapter (such as `looptime_tokio::Tokio`) and tests pass a
 //! [`Proxy`](looptime_api::Proxy) on a virtual clock. The tests under `tests/` then assert
 //! the loop time by exact equality: hours of backoff and renewal schedules run in
@@ -11,10 +12,34 @@
 //!
 //! - [`retry`] — a retrying caller with deterministic exponential backoff.
 //! - [`lease`] — a lease renewer that renews on an interval, each renewal under a timeout.
+//! - [`echo`] — a line-based TCP server and its client with timeouts and retries, generic
+//!   over the whole [`Runtime`](looptime_api::Runtime); its tests share one server among
+//!   many proxies.
+//!
+//! ```
+//! use looptime_api::{Proxy, ReactorExt, Settings};
+//! use looptime_examples::retry::{RetryPolicy, retry};
+//! use std::time::Duration;
+//!
+//! // Production would pass a runtime; the test passes a proxy on virtual time.
+//! let runtime = looptime_tokio::Tokio::current_thread().unwrap();
+//! let proxy = Proxy::new(&runtime);
+//! let _virtual_time = proxy.setup_looptime(Settings::new()).unwrap();
+//! let policy = RetryPolicy::default(); // 100 ms, doubling, at most 5 attempts
+//! let answer = proxy
+//!     .block_on(retry(&proxy, &policy, |attempt| async move {
+//!         if attempt < 5 { Err("busy") } else { Ok(attempt) }
+//!     }))
+//!     .unwrap();
+//! assert_eq!(answer, Ok(5));
+//! // Four backoffs, 100 + 200 + 400 + 800 ms, by exact equality.
+//! assert_eq!(proxy.looptime(), Duration::from_millis(1500));
+//! ```
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod echo;
 pub mod lease;
 pub mod retry;
 

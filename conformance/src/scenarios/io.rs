@@ -382,3 +382,32 @@ pub fn io_through_dyn_reactor<B: Backend>(_: &Ctx) -> Outcome {
     );
     Ok(Report::real(chrono.elapsed()))
 }
+
+/// R7: a leaked task that owns a leaked stream: both are reported, every time. (Aborting
+/// the task may drop its stream on another thread at once; shutdown must have seen both
+/// before it aborts anything.)
+pub fn task_owned_io_is_reported<B: Backend>(_: &Ctx) -> Outcome {
+    let chrono = Chronometer::started();
+    let server = std::net::TcpListener::bind(loopback())?;
+    let addr = server.local_addr()?;
+    for round in 0..50 {
+        let proxy = real_proxy::<B>();
+        let report = proxy.block_on(async {
+            let mut stream = proxy.connect_tcp(addr).await?;
+            let _task = proxy.spawn(async move {
+                let mut buf = [0u8; 1];
+                let _ = stream.read(&mut buf).await;
+            });
+            proxy.yield_now().await;
+            Ok::<_, Failure>(proxy.check_and_shutdown(CheckKind::ALL).await)
+        })??;
+        let kinds = report.map_err(|leaks| leaks.kinds());
+        ensure_eq!(
+            kinds,
+            Err(CheckKind::TASKS | CheckKind::TRANSPORTS),
+            "round {round}: kinds reported"
+        );
+        let _ = server.accept()?;
+    }
+    Ok(Report::real(chrono.elapsed()))
+}

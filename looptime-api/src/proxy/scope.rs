@@ -193,17 +193,6 @@ impl ScopeState {
         drop(resource);
     }
 
-    /// Takes every I/O object out of the registry and closes it; returns them in creation
-    /// order.
-    pub(crate) fn close_resources(&self) -> Vec<Arc<dyn Resource>> {
-        let mut resources: Vec<_> = self.registry().resources.drain().map(|(_, r)| r).collect();
-        resources.sort_by_key(|r| r.id());
-        for resource in &resources {
-            resource.close();
-        }
-        resources
-    }
-
     pub(crate) fn registry(&self) -> MutexGuard<'_, Registry> {
         self.registry.lock().unwrap_or_else(|p| p.into_inner())
     }

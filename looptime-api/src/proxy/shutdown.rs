@@ -12,6 +12,7 @@ use std::sync::Arc;
 use bitflags::bitflags;
 
 use super::ProxyShared;
+use super::resource::Resource;
 use super::scope::ScopeState;
 use crate::engine::clock::wake_all;
 use crate::reactor::BoxFuture;
@@ -222,25 +223,50 @@ pub(crate) fn close_tree(
     true
 }
 
-/// Aborts every task and job in the registry; returns the user tasks that were still
-/// running (or had panicked) when the shutdown began, and the jobs in flight.
-fn abort_all(scope: &ScopeState) -> (Vec<Arc<TaskHeader>>, Vec<Arc<TaskHeader>>) {
-    let registry = scope.registry();
-    let mut all: Vec<_> = registry.tasks.values().map(|r| r.header.clone()).collect();
+/// What shutdown found alive: the user tasks still running (or that had panicked), the
+/// jobs in flight, and the I/O objects, all taken under one lock of the registry.
+///
+/// One snapshot, before anything is aborted or closed: an aborted task may drop the I/O it
+/// owns (on another thread) at once, and a closed object may let a task finish on its own;
+/// either would hide a leak from a later look.
+struct Alive {
+    leaked: Vec<Arc<TaskHeader>>,
+    all_tasks: Vec<Arc<TaskHeader>>,
+    blocking: Vec<Arc<TaskHeader>>,
+    resources: Vec<Arc<dyn Resource>>,
+}
+
+fn snapshot(scope: &ScopeState) -> Alive {
+    let mut registry = scope.registry();
+    let mut all_tasks: Vec<_> = registry.tasks.values().map(|r| r.header.clone()).collect();
     let mut blocking: Vec<_> = registry.blocking.values().cloned().collect();
+    let mut resources: Vec<_> = registry.resources.drain().map(|(_, r)| r).collect();
     drop(registry);
-    all.sort_by_key(|h| h.id);
+    all_tasks.sort_by_key(|h| h.id);
     blocking.sort_by_key(|h| h.id);
-    let leaked = all
+    resources.sort_by_key(|r| r.id());
+    let leaked = all_tasks
         .iter()
         .filter(|h| !h.internal && (!h.is_finished() || h.unobserved_panic().is_some()))
         .cloned()
         .collect();
+    Alive {
+        leaked,
+        all_tasks,
+        blocking,
+        resources,
+    }
+}
+
+/// Aborts every task and job of the snapshot and closes every I/O object.
+fn abort_and_close(alive: &Alive) {
     let reason = CancelReason::Time(TimeError::shut_down());
-    for header in all.iter().chain(&blocking) {
+    for header in alive.all_tasks.iter().chain(&alive.blocking) {
         header.abort(reason.clone());
     }
-    (leaked, blocking)
+    for resource in &alive.resources {
+        resource.close();
+    }
 }
 
 /// Cancels what a proxy dropped without shutdown still runs; returns how many user tasks.
@@ -249,8 +275,9 @@ pub(crate) fn cancel_on_drop(proxy: &ProxyShared) -> usize {
     if !close_tree(proxy, &mut timers) {
         return 0;
     }
-    proxy.scope.close_resources();
-    abort_all(&proxy.scope).0.len()
+    let alive = snapshot(&proxy.scope);
+    abort_and_close(&alive);
+    alive.leaked.len()
 }
 
 /// The whole of `check_and_shutdown`.
@@ -259,8 +286,14 @@ pub(crate) async fn check_and_shutdown(proxy: &ProxyShared, kind: CheckKind) -> 
     if !close_tree(proxy, &mut timers) {
         return Ok(());
     }
-    let (tasks, blocking) = abort_all(&proxy.scope);
-    let resources = proxy.scope.close_resources();
+    let alive = snapshot(&proxy.scope);
+    abort_and_close(&alive);
+    let Alive {
+        leaked: tasks,
+        blocking,
+        resources,
+        ..
+    } = alive;
     let grace = proxy.grace();
     let all_gone = WaitGone {
         scope: &proxy.scope,
