@@ -7,6 +7,19 @@
 //! The benchmarks use a plain harness: `cargo bench` passes `--bench` and gets the full
 //! measurement; any other invocation (such as `cargo test --all-targets`) gets a quick
 //! smoke run, see [`Config::from_env`].
+//!
+//! ```
+//! use looptime_benches::{Short, median, per_op, ratio};
+//! use std::time::Duration;
+//!
+//! let looptime = [3, 1, 2].map(Duration::from_millis);  // three runs of 1000 operations
+//! let baseline = [4, 5, 4].map(Duration::from_millis);
+//! let ours = per_op(median(&looptime).unwrap(), 1000);
+//! let theirs = per_op(median(&baseline).unwrap(), 1000);
+//! assert_eq!(ours, Duration::from_micros(2));
+//! assert_eq!(ratio(ours, theirs), 0.5);
+//! assert_eq!(Short(ours).to_string(), "2.000µs");
+//! ```
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]

@@ -100,6 +100,7 @@ mod runtime;
 mod sleep;
 mod spawner;
 mod task;
+pub mod testing;
 mod timeout;
 
 pub use chronometer::Chronometer;

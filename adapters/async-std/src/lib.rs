@@ -56,6 +56,13 @@
 //! the worker threads; each test still gets its own scope and its own virtual clock
 //! through its [`Proxy`](looptime_api::Proxy).
 //!
+//! ## Tests
+//!
+//! [`#[looptime_async_std::test]`](test) runs an `async fn` test in a fresh scope on virtual time
+//! and fails it when it leaks tasks or I/O, taking the settings as arguments
+//! (`#[looptime_async_std::test(end = "10s", noop_cycles = 1)]`); `LOOPTIME=off` runs such tests on
+//! real time.
+//!
 //! ## Escape hatches (SPEC R20)
 //!
 //! Virtual time covers what goes through the traits. Code that calls async-std (or
@@ -81,3 +88,32 @@ mod runtime;
 mod spawner;
 
 pub use runtime::AsyncStd;
+
+/// Runs an `async fn` test in a fresh `Proxy` on virtual time over
+/// async-std's global runtime (`AsyncStd`), then fails it on leaks; see
+/// `looptime_api::testing` for the harness and the handle.
+///
+/// ```
+/// use looptime_api::testing::TestHandle;
+/// use looptime_api::ClockExt;
+/// use std::time::Duration;
+///
+/// #[looptime_async_std::test]
+/// async fn an_hour_in_no_time(lt: TestHandle) {
+///     lt.sleep(Duration::from_secs(3600)).await;
+///     assert_eq!(lt.looptime(), Duration::from_secs(3600));
+/// }
+/// # fn main() {}
+/// ```
+pub use looptime_macros::async_std_test as test;
+
+/// What the `#[test]` attribute's expansion refers to; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use looptime_api;
+
+    /// The runtime of one test.
+    pub fn runtime() -> crate::AsyncStd {
+        crate::AsyncStd::new()
+    }
+}

@@ -45,6 +45,13 @@
 //!   executor has no reactor of its own, and async-io's driver thread polls that one for
 //!   it.
 //!
+//! ## Tests
+//!
+//! [`#[looptime_futures_timer::test]`](test) runs an `async fn` test in a fresh scope on virtual time
+//! and fails it when it leaks tasks or I/O, taking the settings as arguments
+//! (`#[looptime_futures_timer::test(end = "10s", noop_cycles = 1)]`); `LOOPTIME=off` runs such tests on
+//! real time.
+//!
 //! ## Escape hatches (SPEC R20)
 //!
 //! Virtual time covers what goes through the traits. Code that goes around them escapes
@@ -77,3 +84,34 @@ mod tasks;
 
 pub use clock::FuturesTimerClock;
 pub use runtime::Futures;
+
+/// Runs an `async fn` test in a fresh `Proxy` on virtual time over
+/// a new `Futures` runtime, then fails it on leaks; see `looptime_api::testing` for
+/// the harness and the handle.
+///
+/// ```
+/// use looptime_api::testing::TestHandle;
+/// use looptime_api::ClockExt;
+/// use std::time::Duration;
+///
+/// #[looptime_futures_timer::test(resolution = "1ms")]
+/// async fn a_minute_in_no_time(lt: TestHandle) {
+///     lt.sleep(Duration::from_micros(59_999_001)).await;
+///     assert_eq!(lt.looptime(), Duration::from_secs(60));
+/// }
+/// # fn main() {}
+/// ```
+pub use looptime_macros::futures_test as test;
+
+/// What the `#[test]` attribute's expansion refers to; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use looptime_api;
+
+    /// The runtime of one test.
+    pub fn runtime() -> crate::Futures {
+        crate::Futures::new().unwrap_or_else(|error| {
+            panic!("looptime_futures_timer::test: cannot start the thread pool: {error}")
+        })
+    }
+}

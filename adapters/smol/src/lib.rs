@@ -65,6 +65,13 @@
 //! Virtual time copes: it counts many passes (`noop_cycles`), and any wake resets the
 //! count.
 //!
+//! ## Tests
+//!
+//! [`#[looptime_smol::test]`](test) runs an `async fn` test in a fresh scope on virtual time
+//! and fails it when it leaks tasks or I/O, taking the settings as arguments
+//! (`#[looptime_smol::test(end = "10s", noop_cycles = 1)]`); `LOOPTIME=off` runs such tests on
+//! real time.
+//!
 //! ## Escape hatches (SPEC R20)
 //!
 //! Virtual time covers what goes through the traits. Code that calls smol's stack directly
@@ -93,3 +100,33 @@ mod runtime;
 mod spawner;
 
 pub use runtime::Smol;
+
+/// Runs an `async fn` test in a fresh `Proxy` on virtual time over
+/// a new `Smol`, then fails it on leaks; see `looptime_api::testing` for the harness
+/// and the handle.
+///
+/// ```
+/// use looptime_api::testing::TestHandle;
+/// use looptime_api::ClockExt;
+/// use std::time::Duration;
+///
+/// #[looptime_smol::test(end = "10s")]
+/// async fn time_ends(lt: TestHandle) {
+///     let waited = lt.timeout(Duration::from_secs(60), std::future::pending::<()>()).await;
+///     assert!(waited.unwrap_err().is_end_of_time());
+///     assert_eq!(lt.looptime(), Duration::from_secs(10));
+/// }
+/// # fn main() {}
+/// ```
+pub use looptime_macros::smol_test as test;
+
+/// What the `#[test]` attribute's expansion refers to; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use looptime_api;
+
+    /// The runtime of one test.
+    pub fn runtime() -> crate::Smol {
+        crate::Smol::new()
+    }
+}

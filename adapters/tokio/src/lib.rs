@@ -33,6 +33,13 @@
 //! runs. As with tokio itself, making I/O on a runtime built without its I/O driver
 //! (`enable_io`) panics; the runtimes built here have every driver.
 //!
+//! ## Tests
+//!
+//! [`#[looptime_tokio::test]`](test) runs an `async fn` test in a fresh scope on virtual time
+//! and fails it when it leaks tasks or I/O, taking the settings as arguments
+//! (`#[looptime_tokio::test(end = "10s", noop_cycles = 1)]`); `LOOPTIME=off` runs such tests on
+//! real time.
+//!
 //! ## Escape hatches (SPEC R20)
 //!
 //! Virtual time covers what goes through the traits. Code that calls tokio directly
@@ -58,3 +65,42 @@ mod runtime;
 mod spawner;
 
 pub use runtime::{Flavor, Tokio};
+
+/// Runs an `async fn` test in a fresh `Proxy` on virtual time over
+/// a new `Tokio` runtime (current-thread, or `flavor = "multi_thread"`), then fails it on
+/// leaks; see `looptime_api::testing` for the harness and the handle.
+///
+/// ```
+/// use looptime_api::testing::TestHandle;
+/// use looptime_api::{ClockExt, SpawnerExt};
+/// use std::time::Duration;
+///
+/// #[looptime_tokio::test(end = "1h")]
+/// async fn backs_off(lt: TestHandle) {
+///     let clock = lt.proxy().clone();
+///     let worker = lt.spawn(async move { clock.sleep(Duration::from_secs(60)).await });
+///     worker.await.unwrap();
+///     assert_eq!(lt.looptime(), Duration::from_secs(60));
+/// }
+/// # fn main() {}
+/// ```
+pub use looptime_macros::tokio_test as test;
+
+/// What the `#[test]` attribute's expansion refers to; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use looptime_api;
+
+    /// The runtime of one test: current-thread, or multi-thread with `workers` threads
+    /// (one per core if `None`).
+    pub fn runtime(multi_thread: bool, workers: Option<usize>) -> crate::Tokio {
+        let runtime = match (multi_thread, workers) {
+            (false, _) => crate::Tokio::current_thread(),
+            (true, None) => crate::Tokio::multi_thread(),
+            (true, Some(workers)) => crate::Tokio::multi_thread_with_workers(workers),
+        };
+        runtime.unwrap_or_else(|error| {
+            panic!("looptime_tokio::test: cannot build the tokio runtime: {error}")
+        })
+    }
+}
