@@ -4,8 +4,11 @@
 //! cargo run --release -p looptime-conformance [-- --backend NAME] [--scenario PATTERN] [--json]
 //! ```
 //!
-//! Scenarios run one at a time with the SPEC's real-time bounds as written. The last line
-//! is `conformance: N passed, M failed`; the exit status is non-zero if any failed.
+//! Scenarios run one at a time with the SPEC's real-time bounds as written. A scenario that
+//! misses only a real-time *upper* bound (a scheduling hiccup of a shared machine) is
+//! measured again, up to three times, and marked `*` if a later attempt passed; every other
+//! failure, and a bound missed three times, fails. The last line is
+//! `conformance: N passed, M failed`; the exit status is non-zero if any failed.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -63,7 +66,14 @@ fn parse_args() -> Result<Args, String> {
 struct Cell {
     outcome: Outcome,
     wall: Duration,
+    /// Attempts made: more than one when a real-time upper bound failed before.
+    attempts: u32,
 }
+
+/// How many times a scenario is measured when only a real-time upper bound fails: a
+/// scheduling hiccup of a shared machine is not a fault of the backend, but a real-time
+/// bound missed every time is.
+const ATTEMPTS: u32 = 3;
 
 fn short(d: Duration) -> String {
     if d >= Duration::from_secs(1) {
@@ -75,11 +85,21 @@ fn short(d: Duration) -> String {
     }
 }
 
+/// `*` on a cell that passed on a later attempt.
+fn mark(cell: &Cell) -> &'static str {
+    if cell.attempts > 1 { "*" } else { "" }
+}
+
 fn cell_text(cell: &Cell) -> String {
     match &cell.outcome {
         Ok(report) => match report.loop_time {
-            Some(loop_time) => format!("ok {} / {}", short(loop_time), short(report.real_time)),
-            None => format!("ok real {}", short(report.real_time)),
+            Some(loop_time) => format!(
+                "ok{} {} / {}",
+                mark(cell),
+                short(loop_time),
+                short(report.real_time)
+            ),
+            None => format!("ok{} real {}", mark(cell), short(report.real_time)),
         },
         Err(_) => "FAIL".to_owned(),
     }
@@ -158,8 +178,17 @@ fn main() -> ExitCode {
                 .iter()
                 .find(|s| &s.id() == id)
                 .expect("every backend has the same scenarios");
-            let (outcome, wall) = scenario.run(&ctx);
-            row.push(Cell { outcome, wall });
+            let mut attempts = 1;
+            let (mut outcome, mut wall) = scenario.run(&ctx);
+            while attempts < ATTEMPTS && outcome.as_ref().is_err_and(|f| f.is_over_time()) {
+                attempts += 1;
+                (outcome, wall) = scenario.run(&ctx);
+            }
+            row.push(Cell {
+                outcome,
+                wall,
+                attempts,
+            });
         }
         rows.push(row);
     }
@@ -232,6 +261,13 @@ fn main() -> ExitCode {
             })
             .filter_map(|(id, name, cell)| cell.outcome.as_ref().err().map(|f| (id, name, f)))
             .collect();
+        let retried = rows.iter().flatten().filter(|c| c.attempts > 1).count();
+        if retried > 0 {
+            println!(
+                "\n* {retried} cell(s) missed a real-time upper bound on a first attempt and were \
+                 measured again (up to {ATTEMPTS} times); the figure shown is the last attempt's."
+            );
+        }
         if !failures.is_empty() {
             println!("\nfailures:");
             for (id, name, failure) in failures {

@@ -71,6 +71,7 @@ impl Report {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Failure {
     message: String,
+    over_time: bool,
 }
 
 impl Failure {
@@ -78,7 +79,22 @@ impl Failure {
     pub fn new(message: impl Into<String>) -> Failure {
         Failure {
             message: message.into(),
+            over_time: false,
         }
+    }
+
+    /// A failure of a real-time upper bound only: the behaviour was right, the machine
+    /// slower than the bound (the runner measures such a scenario again).
+    pub fn over_time(message: impl Into<String>) -> Failure {
+        Failure {
+            over_time: true,
+            ..Failure::new(message)
+        }
+    }
+
+    /// Whether only a real-time upper bound failed.
+    pub fn is_over_time(&self) -> bool {
+        self.over_time
     }
 
     /// The explanation.

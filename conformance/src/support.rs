@@ -92,7 +92,7 @@ pub(crate) fn real_below(
 ) -> Result<(), Failure> {
     let limit = ctx.upper(bound);
     if real > limit {
-        return Err(Failure::new(format!(
+        return Err(Failure::over_time(format!(
             "{what}: real time {real:?} exceeds {limit:?} (SPEC bound {bound:?})"
         )));
     }
