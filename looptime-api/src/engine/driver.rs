@@ -169,6 +169,7 @@ impl Driver {
                         loop_time = ?core.now().since_origin(),
                         real_wait = ?until.saturating_duration_since(RealInstant::now()),
                         advance = ?Duration::from_nanos(advance),
+                        reason = step_reason(core, scope),
                         "looptime: waiting in real time"
                     );
                     self.step = Some(Step {
@@ -392,7 +393,12 @@ impl Driver {
             tracing::debug!(
                 from = ?Duration::from_nanos(now),
                 to = ?Duration::from_nanos(target),
-                "looptime: time jumps to the nearest deadline"
+                reason = if target == next {
+                    "the nearest deadline (R9)"
+                } else {
+                    "the end of time comes first (R13)"
+                },
+                "looptime: time jumps"
             );
             self.idle_since = None;
             self.schedule = None;
@@ -476,6 +482,18 @@ impl Driver {
         drop(st);
         wake_all(fired);
         Decision::Moved
+    }
+}
+
+/// Why the driver waits in real time, for its `debug` event (the conditions `decide`
+/// checked, in its order).
+fn step_reason(core: &ClockCore, scope: &ScopeState) -> &'static str {
+    if scope.blocking() > 0 {
+        "blocking work in flight (R11)"
+    } else if scope.io_waiting() > 0 && core.lock().queue.next_tick().is_some() {
+        "tracked I/O in flight under a pending timer (io_patience)"
+    } else {
+        "only I/O or outside events can wake the scope (R12)"
     }
 }
 
