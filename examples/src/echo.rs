@@ -430,6 +430,8 @@ pub struct Answer {
 /// `timeout`, with `backoff`, then twice as long, four times as long, … slept on `client`'s
 /// clock between attempts (no sleep after the last).
 ///
+/// [`request_with_policy`] takes any [`RetryPolicy`], jitter included.
+///
 /// # Errors
 ///
 /// A [`RetryError`] with the number of attempts made, the clock time from the first
@@ -451,11 +453,70 @@ where
         factor: 2,
         max_delay: Duration::MAX,
         max_attempts: attempts,
+        jitter: None,
     };
+    request_with_policy(client, addr, line, timeout, &policy).await
+}
+
+/// Like [`request`], retried as `policy` says while the error
+/// [`is_retryable`](ClientError::is_retryable): each attempt under its own `timeout`, the
+/// policy's delays (jitter included) slept on `client`'s clock between attempts.
+///
+/// ```
+/// use looptime_api::{CheckKind, Proxy, Reactor, ReactorExt, Settings, SpawnerExt};
+/// use looptime_examples::echo::{request_with_policy, serve};
+/// use looptime_examples::retry::{Jitter, RetryPolicy};
+/// use std::time::Duration;
+///
+/// let runtime = looptime_tokio::Tokio::current_thread().unwrap();
+/// // The server in a scope of its own, on real time; the client on virtual time.
+/// let server = Proxy::named(&runtime, "server");
+/// let client = Proxy::named(&runtime, "client");
+/// let _on = client.setup_looptime(Settings::new()).unwrap();
+/// let policy = RetryPolicy {
+///     first_delay: Duration::from_secs(10),
+///     factor: 3,
+///     max_delay: Duration::from_secs(3600),
+///     max_attempts: 5,
+///     jitter: Some(Jitter::new(1, 20)),
+/// };
+/// client.block_on(async {
+///     let listener = server.bind_tcp("127.0.0.1:0".parse().unwrap()).unwrap();
+///     let addr = listener.local_addr().unwrap();
+///     server.spawn(serve(server.clone(), listener));
+///     // The server drops the first three requests for this key, then answers.
+///     let timeout = Duration::from_secs(5);
+///     let answer = request_with_policy(&client, addr, "FLAKY 3 k", timeout, &policy).await;
+///     assert_eq!(answer.unwrap().attempts, 4);
+///     // Three backoffs, exactly the policy's first three delays.
+///     let slept: Duration = policy.delays().take(3).sum();
+///     assert_eq!(client.looptime(), slept);
+///     assert!(client.check_and_shutdown(CheckKind::ALL).await.is_ok());
+///     // The server's scope closes it; its listener is still open, as expected.
+///     let leaks = server.check_and_shutdown(CheckKind::SERVERS).await.unwrap_err();
+///     assert_eq!(leaks.len(), 1);
+/// }).unwrap();
+/// ```
+///
+/// # Errors
+///
+/// A [`RetryError`] with the number of attempts made, the clock time from the first
+/// attempt to giving up, and the last error: after the policy's last attempt failed, or
+/// at once on an error that is not retryable.
+pub async fn request_with_policy<C>(
+    client: &C,
+    addr: SocketAddr,
+    line: &str,
+    timeout: Duration,
+    policy: &RetryPolicy,
+) -> Result<Answer, RetryError<ClientError>>
+where
+    C: Clock + Reactor + ?Sized,
+{
     let start = client.now();
     let mut made = 0;
     // `retry` retries every error: a final error comes back as a success carrying it.
-    let outcome = retry(client, &policy, |attempt| {
+    let outcome = retry(client, policy, |attempt| {
         made = attempt;
         async move {
             match request(client, addr, line, timeout).await {

@@ -10,11 +10,19 @@
 //! the loop time by exact equality: hours of backoff and renewal schedules run in
 //! milliseconds of real time.
 //!
-//! - [`retry`] — a retrying caller with deterministic exponential backoff.
+//! - [`retry`] — a retrying caller with exponential backoff and seeded jitter.
 //! - [`lease`] — a lease renewer that renews on an interval, each renewal under a timeout.
-//! - [`echo`] — a line-based TCP server and its client with timeouts and retries, generic
-//!   over the whole [`Runtime`](looptime_api::Runtime); its tests share one server among
-//!   many proxies.
+//! - [`rate_limit`] — a token bucket: bursts up to its capacity, then a steady rate.
+//! - [`echo`] — a line-based TCP server (with commands that answer slowly, drop the
+//!   connection, or fail the first few calls) and its client with timeouts and retries,
+//!   generic over the whole [`Runtime`](looptime_api::Runtime); its tests share one server
+//!   among many proxies, and among nested ones (global → module → test).
+//!
+//! Most tests use the `#[looptime_tokio::test]` and `#[looptime_smol::test]` attributes:
+//! each test body runs in a fresh proxy on virtual time over a new runtime, and is checked
+//! for leaks when it returns. The tests that share one runtime and one server
+//! (`shared_server`, `nested_scopes`) make their proxies explicitly. `cargo run -p looptime-examples --example NAME` (`retry`, `lease`,
+//! `rate_limit`, `echo`) runs each program on a real runtime, in real time.
 //!
 //! ```
 //! use looptime_api::{Proxy, ReactorExt, Settings};
@@ -41,6 +49,7 @@
 
 pub mod echo;
 pub mod lease;
+pub mod rate_limit;
 pub mod retry;
 
 /// The README's example, compiled and run as a doctest.
