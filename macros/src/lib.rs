@@ -8,6 +8,19 @@
 //! Every attribute expands to the same thing, a `#[test]` that runs the `async fn` through
 //! `looptime_api::testing::run_test` on the adapter's runtime; they differ only in the
 //! runtime they make.
+//!
+//! ```rust,test_harness
+//! use looptime_api::ClockExt;
+//! use looptime_api::testing::TestHandle;
+//! use std::time::Duration;
+//!
+//! #[looptime_tokio::test(end = "1h", noop_cycles = 1)]
+//! async fn fifteen_minutes_in_no_time(lt: TestHandle) {
+//!     let waited = lt.timeout(Duration::from_secs(900), std::future::pending::<()>()).await;
+//!     assert!(waited.unwrap_err().is_deadline());
+//!     assert_eq!(lt.looptime(), Duration::from_secs(900));
+//! }
+//! ```
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
