@@ -206,7 +206,10 @@ impl TimerQueue {
         error: &TimeError,
         interrupted: &mut Vec<Arc<TimerEntry>>,
     ) {
-        for Reverse(key) in self.heap.drain() {
+        // In deadline order, FIFO for equal deadlines, as timers fire (R9): the waits
+        // hear the interruption in the order they would have fired.
+        let heap = std::mem::take(&mut self.heap);
+        for Reverse(key) in heap.into_sorted_vec().into_iter().rev() {
             if key.entry.interrupt(error) {
                 interrupted.push(key.entry);
             }
