@@ -32,6 +32,7 @@ enum Kind {
     EndOfTime { end: Duration },
     IdleTimeout { idle: Duration },
     ShutDown,
+    RuntimeGone,
 }
 
 impl TimeError {
@@ -65,6 +66,15 @@ impl TimeError {
         }
     }
 
+    /// The runtime under the proxy dropped the task that waits for the proxy's timers (the
+    /// runtime was shut down): the wait can never complete.
+    /// [`is_shut_down`](TimeError::is_shut_down) is true for it too.
+    pub fn runtime_gone() -> Self {
+        TimeError {
+            kind: Kind::RuntimeGone,
+        }
+    }
+
     /// Whether the caller's own deadline (of `timeout`/`timeout_at`) elapsed.
     pub fn is_deadline(&self) -> bool {
         matches!(self.kind, Kind::Deadline { .. })
@@ -82,7 +92,7 @@ impl TimeError {
 
     /// Whether the owning proxy was shut down.
     pub fn is_shut_down(&self) -> bool {
-        matches!(self.kind, Kind::ShutDown)
+        matches!(self.kind, Kind::ShutDown | Kind::RuntimeGone)
     }
 }
 
@@ -105,6 +115,10 @@ impl fmt::Display for TimeError {
                  or outside events could (Settings::idle_timeout)"
             ),
             Kind::ShutDown => f.write_str("the proxy was shut down and accepts no new waits"),
+            Kind::RuntimeGone => f.write_str(
+                "the runtime under the proxy is shut down: it dropped the task that waits for \
+                 the proxy's timers, so this wait can never complete",
+            ),
         }
     }
 }

@@ -82,6 +82,28 @@
 //! - An fd watcher owns its descriptor (an `OwnedFd`), so shutdown can close it; watch a
 //!   duplicate (`try_clone`) to keep using the original.
 //! - A stream accepted by a tracked listener is tracked with the listener's line.
+//!
+//! ## Bad input
+//!
+//! Each input gets a clear error or a documented saturation, never a panic inside the
+//! library, a hang or an abort. Each row is a test in `looptime-api/tests/bad_input.rs`.
+//!
+//! | input | what happens | test |
+//! |---|---|---|
+//! | `sleep(Duration::MAX)` | deadline saturates to [`Instant::MAX`], "never": no jump; ends only by the idle timeout, end of time or shutdown | `duration_max_sleep_never_fires` |
+//! | `timeout(Duration::MAX, f)` | no timeout: resolves to `Ok(f's output)` | `duration_max_timeout_is_no_timeout` |
+//! | `Instant` overflow | operators saturate (`now + Duration::MAX == Instant::MAX`, `ZERO - 1s == ZERO`, `earlier - later == 0`); `checked_*` give `None`; `timeout_at(Instant::MAX, f)` never times out | `instant_overflow_saturates_or_is_none` |
+//! | `end` before `start` (or before the kept loop time) | [`SetupError::EndBeforeStart`]; `end == start` is allowed (time over at once) | `end_before_start_is_rejected` |
+//! | zero `resolution` | [`SetupError::ZeroResolution`] | `zero_resolution_is_rejected` |
+//! | huge `resolution` | beyond ~584 years: [`SetupError::TooLarge`]; representable (e.g. 1 h): accepted, deadlines round up to it | `huge_resolution_is_rejected_or_rounds_up` |
+//! | `start`, `end`, `idle_step` beyond ~584 years | [`SetupError::TooLarge`] naming the field | `durations_beyond_the_clock_are_rejected` |
+//! | zero `idle_step` | [`SetupError::ZeroIdleStep`] | `zero_idle_step_is_rejected` |
+//! | huge `noop_cycles` | above [`MAX_NOOP_CYCLES`]: [`SetupError::TooManyNoopCycles`] | `huge_noop_cycles_is_rejected` |
+//! | negative `advance_time` | not expressible: `Duration` is unsigned | — |
+//! | overflowing `advance_time` | [`AdvanceError::Overflow`]; nothing moves, the proxy stays usable | `overflowing_advance_time_is_rejected` |
+//! | spawn (or wait, run, setup, `advance_time`) after shutdown | refused at once: [`JoinError::is_refused`], [`SpawnError::is_shut_down`], [`TimeError::is_shut_down`], [`AdvanceError::ShutDown`], [`SetupError::ShutDown`] | `spawn_after_shutdown_is_refused` |
+//! | shutdown twice | the second call returns `Ok(())` | `shutdown_twice_is_harmless` |
+//! | shutdown of a parent before its child | the parent reports (and cancels) the child's work; the child is shut down with it, its own shutdown returns `Ok(())` and it refuses work | `shutdown_of_parent_before_child` |
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]

@@ -56,6 +56,7 @@ pub(crate) fn apply(core: &Arc<ClockCore>, action: ArmAction) {
             let helper = ArmTask {
                 core: Arc::downgrade(core),
                 sleep: None,
+                finished: false,
             };
             let task = Task::internal(helper, Location::caller());
             if core.parent.spawn_task(task).is_err() {
@@ -77,6 +78,32 @@ struct ArmTask {
     core: Weak<ClockCore>,
     /// The parent timer: its parent-time deadline, and the sleep.
     sleep: Option<(Instant, Sleep)>,
+    /// It returned `Ready`, having handed its duties back (or having none left).
+    finished: bool,
+}
+
+/// A helper dropped before it finished was dropped by its runtime (shut down) or by a
+/// parent proxy's shutdown: nothing will fire this proxy's timers any more, so their waits
+/// fail rather than hang, and the next deadline starts a new helper.
+impl Drop for ArmTask {
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        let Some(core) = self.core.upgrade() else {
+            return;
+        };
+        let mut st = core.lock();
+        if !st.arm.running {
+            return;
+        }
+        st.arm = ArmState::default();
+        let mut interrupted = Vec::new();
+        st.queue
+            .interrupt_all(&TimeError::runtime_gone(), &mut interrupted);
+        drop(st);
+        wake_all(interrupted);
+    }
 }
 
 impl Future for ArmTask {
@@ -85,6 +112,7 @@ impl Future for ArmTask {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         loop {
             let Some(core) = self.core.upgrade() else {
+                self.finished = true;
                 return Poll::Ready(());
             };
             let mut fired = Vec::new();
@@ -92,6 +120,8 @@ impl Future for ArmTask {
                 let mut st = core.lock();
                 if st.shut_down || core.is_virtual() {
                     st.arm = ArmState::default();
+                    drop(st);
+                    self.finished = true;
                     return Poll::Ready(());
                 }
                 st.queue.fire_due(core.now_nanos(), &mut fired);
