@@ -222,6 +222,12 @@ fn parent_runtime_shut_down_under_a_live_proxy() {
                 "{flavour}: {slept:?}"
             );
 
+            let plain = proxy.block_on(proxy.sleep(ms(10)));
+            assert!(
+                plain.as_ref().is_err_and(|e| e.is_shut_down()),
+                "{flavour}: a plain sleep ends its run with the error: {plain:?}"
+            );
+
             // A real-time timer of the adapter itself: tokio's own panic.
             let panic = catch_unwind(AssertUnwindSafe(|| tokio.block_on(tokio.sleep(ms(10)))))
                 .expect_err("tokio refuses a timer on a shut-down runtime");

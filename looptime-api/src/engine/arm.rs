@@ -98,11 +98,16 @@ impl Drop for ArmTask {
             return;
         }
         st.arm = ArmState::default();
+        let error = TimeError::runtime_gone();
         let mut interrupted = Vec::new();
-        st.queue
-            .interrupt_all(&TimeError::runtime_gone(), &mut interrupted);
+        st.queue.interrupt_all(&error, &mut interrupted);
+        st.runtime_gone = Some(error);
+        let run = st.gone_waker.take();
         drop(st);
         wake_all(interrupted);
+        if let Some(run) = run {
+            run.wake();
+        }
     }
 }
 

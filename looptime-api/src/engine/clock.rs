@@ -49,6 +49,11 @@ pub(crate) struct ClockState {
     /// Wall-clock time at loop time zero (virtual mode).
     wall_origin: SystemTime,
     pub(crate) arm: arm::ArmState,
+    /// Set when the runtime dropped the helper that fires this (real-time) clock's timers:
+    /// no timer of this proxy can fire any more.
+    pub(crate) runtime_gone: Option<TimeError>,
+    /// The driving run's waker, woken when `runtime_gone` is set.
+    pub(crate) gone_waker: Option<Waker>,
 }
 
 /// Timers woken after the lock is released.
@@ -85,6 +90,8 @@ impl ClockCore {
                 advance_waiters: Vec::new(),
                 wall_origin: SystemTime::UNIX_EPOCH,
                 arm: arm::ArmState::default(),
+                runtime_gone: None,
+                gone_waker: None,
             }),
         })
     }

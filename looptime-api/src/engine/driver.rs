@@ -101,9 +101,19 @@ impl Driver {
     ) -> Poll<()> {
         loop {
             let noop_cycles = {
-                let st = core.lock();
+                let mut st = core.lock();
                 let active = st.enabled && !st.shut_down && !st.advancing && core.is_virtual();
                 if !active {
+                    // On parent time, a runtime that dropped the timers' helper leaves a
+                    // root blocked on an infallible wait stuck for good: end the run.
+                    if let Some(error) = st.runtime_gone.clone()
+                        && !core.is_virtual()
+                        && root.is_idle_since(None)
+                    {
+                        self.root_cancelled = Some(error);
+                        return Poll::Ready(());
+                    }
+                    st.gone_waker = Some(cx.waker().clone());
                     scope.driver_waker.register(cx.waker());
                     self.step = None;
                     self.quiet.reset();
