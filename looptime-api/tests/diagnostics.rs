@@ -122,3 +122,25 @@ fn jumps_waits_ends_and_leaks_are_events() {
         );
     }
 }
+
+#[test]
+fn a_proxy_dropped_without_shutdown_warns_and_cancels() {
+    let recorder = Recorder::default();
+    let runtime = looptime_tokio::Tokio::current_thread().unwrap();
+    let handle = tracing::subscriber::with_default(recorder.clone(), || {
+        let proxy = Proxy::named(&runtime, "forgotten");
+        let handle = proxy.spawn(std::future::pending::<()>());
+        drop(proxy);
+        handle
+    });
+    let joined = runtime.block_on(handle).unwrap();
+    assert!(
+        joined.is_err_and(|e| e.is_cancelled()),
+        "the task is cancelled"
+    );
+    let warning = recorder.find(
+        Level::WARN,
+        &["dropped without check_and_shutdown", "forgotten", "tasks=1"],
+    );
+    assert!(warning.is_some(), "no warning among {:#?}", recorder.all());
+}
