@@ -52,10 +52,12 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod attribute;
 pub mod backends;
 mod outcome;
 mod peers;
 pub mod scenarios;
+pub mod stress;
 mod support;
 
 pub use outcome::{Ctx, Failure, Outcome, Report, Scenario};
