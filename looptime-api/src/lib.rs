@@ -121,6 +121,7 @@ mod reactor;
 mod runtime;
 mod sleep;
 mod spawner;
+mod sync;
 mod task;
 pub mod testing;
 mod timeout;

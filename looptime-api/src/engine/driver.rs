@@ -249,7 +249,7 @@ impl Driver {
         let Some(step) = &mut self.step else {
             return Poll::Ready(false);
         };
-        let woken = scope.busy() > 0 || scope.epoch() != step.epoch;
+        let woken = !scope.still_idle(step.epoch);
         if !woken {
             if step.sleep.as_mut().poll(cx).is_ready() {
                 let step = self.step.take().expect("a step is in flight");
@@ -265,7 +265,7 @@ impl Driver {
                 return Poll::Ready(true);
             }
             scope.driver_waker.register(cx.waker());
-            if scope.busy() == 0 && scope.epoch() == step.epoch {
+            if scope.still_idle(step.epoch) {
                 return Poll::Pending;
             }
         }
@@ -323,7 +323,7 @@ impl Driver {
         let mut st = core.lock();
         // On a multi-thread runtime a worker may wake a task of the scope between the
         // quiet check and here; time must not move under it.
-        if scope.busy() > 0 || Some(scope.epoch()) != quiet_epoch {
+        if !quiet_epoch.is_some_and(|epoch| scope.still_idle(epoch)) {
             return Decision::Retry;
         }
         let now = core.now_nanos();

@@ -8,11 +8,10 @@
 
 use core::task::{Context, Poll};
 
-use futures_util::task::AtomicWaker;
-
 use crate::Reactor;
 use crate::proxy::scope::ScopeState;
 use crate::reactor::BoxFuture;
+use crate::sync::AtomicWaker;
 
 /// Progress towards quiet; reset after acting on it.
 #[derive(Default)]
@@ -68,15 +67,15 @@ impl Quiescence {
         waker_slot: &AtomicWaker,
     ) -> Poll<()> {
         loop {
-            if scope.busy() > 0 {
+            let Some(epoch) = scope.idle_epoch() else {
                 waker_slot.register(cx.waker());
                 if scope.busy() > 0 {
                     self.saw_wake = true;
                     self.reset();
                     return Poll::Pending;
                 }
-            }
-            let epoch = scope.epoch();
+                continue;
+            };
             if self.epoch != Some(epoch) {
                 if self.epoch.is_some() {
                     self.saw_wake = true;

@@ -3,6 +3,8 @@
 
 mod impls;
 mod io;
+#[cfg(all(test, looptime_loom))]
+mod loom_model;
 pub(crate) mod resource;
 mod run;
 pub(crate) mod scope;

@@ -8,14 +8,13 @@
 //! twice knows whether the scope stayed idle in between.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
-
-use futures_util::task::AtomicWaker;
 
 use super::resource::Resource;
 use super::tracking::TrackState;
 use crate::TimeError;
+use crate::sync::{AtomicU64, AtomicUsize, AtomicWaker};
 use crate::task::{CancelReason, TaskHeader};
 
 /// Shared by a proxy, every layer it wraps around its tasks, and its virtual-time driver.
@@ -84,6 +83,21 @@ impl ScopeState {
 
     pub(crate) fn epoch(&self) -> u64 {
         self.epoch.load(Ordering::Acquire)
+    }
+
+    /// A witness that the scope is idle now: the wake epoch, when no tracked task is
+    /// runnable. The scope has stayed idle since while [`still_idle`](Self::still_idle)
+    /// holds for it.
+    pub(crate) fn idle_epoch(&self) -> Option<u64> {
+        // The epoch first: a wake that completes between the two reads moves it.
+        let epoch = self.epoch();
+        (self.busy() == 0).then_some(epoch)
+    }
+
+    /// Whether the scope is idle and has stayed so since [`idle_epoch`](Self::idle_epoch)
+    /// gave `epoch`: every wake of an idle scope moves the epoch.
+    pub(crate) fn still_idle(&self, epoch: u64) -> bool {
+        self.busy() == 0 && self.epoch() == epoch
     }
 
     pub(crate) fn blocking(&self) -> usize {

@@ -3,7 +3,9 @@
 //!
 //! Per task, one atomic state — `IDLE`, `SCHEDULED` or `DONE` — and the scope's `busy`
 //! counter obey one protocol:
-//! - a wake flips `IDLE → SCHEDULED` and adds one to `busy`;
+//! - a wake of an idle task adds one to `busy`, then flips `IDLE → SCHEDULED` (and takes
+//!   the unit back if the flip fails): a unit is always counted before the state that
+//!   stands for it, so the scope never looks idle while a task is runnable;
 //! - a poll holds one unit of `busy` for its duration: it takes over the wake's unit
 //!   (`SCHEDULED → IDLE`), or adds one for a poll nobody asked for, and gives it back on
 //!   exit (a wake during the poll added its own unit);
@@ -14,13 +16,13 @@ use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::task::Wake;
 
-use futures_util::task::AtomicWaker;
 use pin_project_lite::pin_project;
 
 use super::scope::ScopeState;
+use crate::sync::{AtomicU8, AtomicU64, AtomicWaker};
 
 const IDLE: u8 = 0;
 const SCHEDULED: u8 = 1;
@@ -104,12 +106,13 @@ impl TrackState {
 impl TrackState {
     /// The first half of a wake: the state flips, the outer waker is not called yet.
     pub(crate) fn begin_wake(&self) -> bool {
+        self.scope.busy_inc();
         let flipped = self
             .state
             .compare_exchange(IDLE, SCHEDULED, Ordering::AcqRel, Ordering::Acquire)
             .is_ok();
-        if flipped {
-            self.scope.busy_inc();
+        if !flipped {
+            self.scope.busy_dec();
         }
         flipped
     }
@@ -126,12 +129,18 @@ impl Wake for TrackState {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        if self
-            .state
-            .compare_exchange(IDLE, SCHEDULED, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
-        {
+        // The unit first, the flip second: a poll that takes over the wake (`SCHEDULED →
+        // IDLE`) must find its unit already counted, or the scope would look idle while
+        // that poll runs. A wake of a task already scheduled or gone changes nothing.
+        if self.state.load(Ordering::Acquire) == IDLE {
             self.scope.busy_inc();
+            if self
+                .state
+                .compare_exchange(IDLE, SCHEDULED, Ordering::AcqRel, Ordering::Acquire)
+                .is_err()
+            {
+                self.scope.busy_dec();
+            }
         }
         self.outer.wake();
     }
