@@ -5,6 +5,7 @@ use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 
+use crate::engine::clock::EngineSleep;
 use crate::{Instant, TimeError};
 
 /// How a clock implements waiting for a deadline; wrapped by [`Sleep`].
@@ -56,6 +57,8 @@ pub struct Sleep {
 }
 
 enum State {
+    /// A proxy's own wait, held inline: no allocation on the hot path of every sleep.
+    Engine(EngineSleep),
     Waiting(Pin<Box<dyn SleepImpl>>),
     Done(Option<Result<(), TimeError>>),
     Never,
@@ -68,6 +71,15 @@ impl Sleep {
             deadline,
             virtual_clock: imp.is_virtual(),
             state: State::Waiting(Box::pin(imp)),
+        }
+    }
+
+    /// A proxy's wait, held without boxing.
+    pub(crate) fn engine(deadline: Instant, imp: EngineSleep) -> Self {
+        Sleep {
+            deadline,
+            virtual_clock: imp.is_virtual(),
+            state: State::Engine(imp),
         }
     }
 
@@ -107,6 +119,11 @@ impl Sleep {
     /// whatever its implementation does when polled again.
     pub fn poll_elapsed(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), TimeError>> {
         match &mut self.state {
+            State::Engine(imp) => {
+                let outcome = std::task::ready!(Pin::new(imp).poll_elapsed(cx));
+                self.state = State::Done(Some(outcome.clone()));
+                Poll::Ready(outcome)
+            }
             State::Waiting(imp) => {
                 let outcome = std::task::ready!(imp.as_mut().poll_elapsed(cx));
                 self.state = State::Done(Some(outcome.clone()));
@@ -124,6 +141,11 @@ impl Future for Sleep {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
         match &mut this.state {
+            State::Engine(imp) => {
+                std::task::ready!(Pin::new(imp).poll_sleep(cx));
+                this.state = State::Done(Some(Ok(())));
+                Poll::Ready(())
+            }
             State::Waiting(imp) => {
                 std::task::ready!(imp.as_mut().poll_sleep(cx));
                 this.state = State::Done(Some(Ok(())));

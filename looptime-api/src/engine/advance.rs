@@ -156,6 +156,8 @@ impl Future for AdvanceTask {
                 &*this.core.parent,
                 noop_cycles,
                 &this.scope.settle_waker,
+                // This helper runs on the parent: alive there, but not work outside.
+                1,
             );
             if quiet.is_pending() {
                 return Poll::Pending;

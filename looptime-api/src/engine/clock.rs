@@ -59,7 +59,7 @@ pub(crate) struct ClockState {
 /// Timers woken after the lock is released.
 pub(crate) type Fired = Vec<Arc<TimerEntry>>;
 
-pub(crate) fn wake_all(fired: Fired) {
+pub(crate) fn wake_all(fired: impl IntoIterator<Item = Arc<TimerEntry>>) {
     for entry in fired {
         entry.waker.wake();
     }

@@ -19,6 +19,7 @@
 //!    until `end` (costs `end - now` of real time) or `idle_timeout`, whichever comes first
 //!    (a tie goes to the end of time).
 
+use core::cell::LazyCell;
 use core::task::{Context, Poll};
 use core::time::Duration;
 use std::sync::Arc;
@@ -55,6 +56,8 @@ pub(crate) struct Driver {
     schedule: Option<Schedule>,
     generation: u64,
     root_cancelled: Option<TimeError>,
+    /// The timers a jump fired, kept between jumps so a jump allocates nothing.
+    fired: Fired,
 }
 
 /// The last step of a run of real-time steps.
@@ -137,9 +140,14 @@ impl Driver {
                 }
             }
 
-            let quiet =
-                self.quiet
-                    .poll_quiet(cx, scope, &*core.parent, noop_cycles, &scope.driver_waker);
+            let quiet = self.quiet.poll_quiet(
+                cx,
+                scope,
+                &*core.parent,
+                noop_cycles,
+                &scope.driver_waker,
+                0,
+            );
             if self.quiet.take_saw_wake() {
                 self.catch_up(core, scope);
                 self.idle_since = None;
@@ -338,18 +346,22 @@ impl Driver {
             (n, e) => n.or(e),
         };
         let idle_step = st.resolved.idle_step;
-        let real_now = RealInstant::now();
+        // Read only on the paths that wait in real time: a jump needs no clock.
+        let real_now = LazyCell::new(RealInstant::now);
         // A step follows the previous one on an absolute schedule; a first step counts
         // from the moment the scope went quiet, so the passes' cost does not delay it.
-        let base = self
-            .schedule
-            .map(|last| last.end)
-            .or(quiet_since)
-            .unwrap_or(real_now);
+        let schedule = self.schedule;
+        let base = LazyCell::new(|| {
+            schedule
+                .map(|last| last.end)
+                .or(quiet_since)
+                .unwrap_or(*real_now)
+        });
 
         if scope.blocking() > 0 {
             // R11: slow executors. Time does not jump while blocking work is in flight.
             // Steps count from when the scope went idle, however late that was noticed.
+            let base = *base;
             let base = match (self.schedule, scope.idle_with_blocking_since()) {
                 (None, Some(idle_at)) if idle_at <= base => idle_at,
                 _ => base,
@@ -373,11 +385,12 @@ impl Driver {
             .io_patience
             .filter(|_| next.is_some() && scope.io_waiting() > 0)
             .and_then(|patience| scope.io_active_at()?.checked_add(patience))
-            .filter(|&until| real_now < until);
+            .filter(|&until| *real_now < until);
         if let (Some(patient_until), Some(bound)) = (patient_until, bound) {
             // `io_patience`: a timer is pending while tracked I/O is in flight and was
             // active lately. Time moves as it does for blocking work (R11), until the I/O
             // has been silent for `io_patience`.
+            let base = *base;
             let advance = idle_step.map_or(bound - now, |step| step.min(bound - now));
             let until = base + Duration::from_nanos(advance);
             return if until <= patient_until {
@@ -416,6 +429,7 @@ impl Driver {
         }
 
         // R12: only I/O or outside events can wake the scope.
+        let (base, real_now) = (*base, *real_now);
         let since = *self
             .idle_since
             .get_or_insert(quiet_since.unwrap_or(real_now));
@@ -485,12 +499,12 @@ impl Driver {
         mut st: std::sync::MutexGuard<'_, ClockState>,
         target: u64,
     ) -> Decision {
-        let mut fired = Vec::new();
-        if let Some(error) = core.move_to(&mut st, target, &mut fired) {
-            interrupt_locked(core, scope, &mut st, error, &mut fired);
+        let fired = &mut self.fired;
+        if let Some(error) = core.move_to(&mut st, target, fired) {
+            interrupt_locked(core, scope, &mut st, error, fired);
         }
         drop(st);
-        wake_all(fired);
+        wake_all(fired.drain(..));
         Decision::Moved
     }
 }

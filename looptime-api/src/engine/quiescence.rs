@@ -57,7 +57,9 @@ impl Quiescence {
     /// other passes are skipped when they provably cannot matter: every task alive on the
     /// runtime belongs to the scope, and no blocking job or I/O wait of the scope is in
     /// flight.
-    /// `waker_slot` is the scope's slot that is woken when `busy` drops to zero.
+    /// `waker_slot` is the scope's slot that is woken when `busy` drops to zero;
+    /// `own_helpers` counts the tasks alive on the runtime that are the caller's own
+    /// machinery rather than work outside the scope (an `advance_time` helper).
     pub(crate) fn poll_quiet(
         &mut self,
         cx: &mut Context<'_>,
@@ -65,6 +67,7 @@ impl Quiescence {
         reactor: &dyn Reactor,
         noop_cycles: u32,
         waker_slot: &AtomicWaker,
+        own_helpers: usize,
     ) -> Poll<()> {
         loop {
             let Some(epoch) = scope.idle_epoch() else {
@@ -84,7 +87,10 @@ impl Quiescence {
                 self.since = Some(std::time::Instant::now());
                 self.passes = 0;
             }
-            if self.passes >= passes_needed(scope, reactor, noop_cycles) {
+            // Every count needs one pass at least: ask what it needs only after that one.
+            if self.passes > 0
+                && self.passes >= passes_needed(scope, reactor, noop_cycles, own_helpers)
+            {
                 return Poll::Ready(());
             }
             let pass = self.pass.get_or_insert_with(|| reactor.yield_now());
@@ -103,10 +109,15 @@ impl Quiescence {
 }
 
 /// How many passes the scope needs before time may move (R9).
-fn passes_needed(scope: &ScopeState, reactor: &dyn Reactor, noop_cycles: u32) -> u32 {
+fn passes_needed(
+    scope: &ScopeState,
+    reactor: &dyn Reactor,
+    noop_cycles: u32,
+    own_helpers: usize,
+) -> u32 {
     let nothing_outside = scope.blocking() == 0
         && scope.io_waiting() == 0
-        && reactor.alive_tasks() == Some(scope.live());
+        && reactor.alive_tasks() == Some(scope.live() + own_helpers);
     if nothing_outside {
         1
     } else {

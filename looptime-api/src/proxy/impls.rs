@@ -30,7 +30,7 @@ impl Clock for Proxy {
     #[track_caller]
     fn sleep_until(&self, deadline: Instant) -> Sleep {
         let imp = EngineSleep::new(self.shared.clock.clone(), deadline, Location::caller());
-        Sleep::new(deadline, imp)
+        Sleep::engine(deadline, imp)
     }
 
     fn system_time(&self) -> SystemTime {
