@@ -120,6 +120,14 @@ impl Future for ArmTask {
                 self.finished = true;
                 return Poll::Ready(());
             };
+            // Once the virtual time this proxy runs on has ended, the present instant is
+            // the end, which no wait reaches (R13): only what was due before it fires.
+            let now = core.now_nanos();
+            let due = if core.upstream_time_ended() {
+                now.saturating_sub(1)
+            } else {
+                now
+            };
             let mut fired = Vec::new();
             let next = {
                 let mut st = core.lock();
@@ -129,7 +137,7 @@ impl Future for ArmTask {
                     self.finished = true;
                     return Poll::Ready(());
                 }
-                st.queue.fire_due(core.now_nanos(), &mut fired);
+                st.queue.fire_due(due, &mut fired);
                 let next = st.queue.next_tick();
                 st.arm.armed = next;
                 st.arm.waker = Some(cx.waker().clone());
@@ -156,19 +164,23 @@ impl Future for ArmTask {
                 }
                 Poll::Ready(Ok(())) => self.sleep = None,
                 Poll::Ready(Err(error)) => {
-                    // The parent stopped waiting (its end of time, idle timeout or
-                    // shutdown): so does this proxy.
                     self.sleep = None;
-                    let mut st = core.lock();
-                    if error.is_end_of_time() && st.ended.is_none() {
-                        st.ended = Some(error.clone());
-                    }
-                    let mut interrupted = Vec::new();
-                    st.queue.interrupt_all(&error, &mut interrupted);
-                    drop(st);
-                    wake_all(interrupted);
+                    parent_stopped(&core, error);
                 }
             }
         }
     }
+}
+
+/// The parent stopped waiting (its end of time, idle timeout or shutdown): so does this
+/// proxy, with the parent's error.
+fn parent_stopped(core: &ClockCore, error: TimeError) {
+    let mut st = core.lock();
+    if error.is_end_of_time() && st.ended.is_none() {
+        st.ended = Some(error.clone());
+    }
+    let mut interrupted = Vec::new();
+    st.queue.interrupt_all(&error, &mut interrupted);
+    drop(st);
+    wake_all(interrupted);
 }

@@ -20,6 +20,8 @@ use crate::{Instant, Runtime, SleepImpl, TimeError};
 /// The time of one proxy.
 pub(crate) struct ClockCore {
     pub(crate) parent: Arc<dyn Runtime>,
+    /// The parent's clock, when the parent is a proxy.
+    parent_clock: Option<Arc<ClockCore>>,
     virtual_mode: AtomicBool,
     virtual_now: AtomicU64,
     /// Parent mode: local time = parent time + offset (nanoseconds).
@@ -66,13 +68,14 @@ pub(crate) fn wake_all(fired: impl IntoIterator<Item = Arc<TimerEntry>>) {
 }
 
 impl ClockCore {
-    pub(crate) fn new(parent: Arc<dyn Runtime>) -> Arc<Self> {
+    pub(crate) fn new(parent: Arc<dyn Runtime>, parent_clock: Option<Arc<ClockCore>>) -> Arc<Self> {
         let settings = Settings::default();
         let resolved = settings
             .resolved(0)
             .expect("the default settings are valid");
         Arc::new(ClockCore {
             parent,
+            parent_clock,
             virtual_mode: AtomicBool::new(false),
             virtual_now: AtomicU64::new(0),
             offset: AtomicI64::new(0),
@@ -102,6 +105,19 @@ impl ClockCore {
 
     pub(crate) fn is_virtual(&self) -> bool {
         self.virtual_mode.load(Ordering::Acquire)
+    }
+
+    /// Whether the virtual time this clock runs on (that of its nearest virtual ancestor)
+    /// has ended.
+    pub(crate) fn upstream_time_ended(&self) -> bool {
+        let mut clock = self.parent_clock.as_deref();
+        while let Some(ancestor) = clock {
+            if ancestor.is_virtual() {
+                return ancestor.lock().ended.is_some();
+            }
+            clock = ancestor.parent_clock.as_deref();
+        }
+        false
     }
 
     /// Local time in nanoseconds.

@@ -157,7 +157,7 @@ impl Driver {
             }
             let quiet_epoch = self.quiet.quiet_epoch();
             let quiet_since = self.quiet.quiet_since();
-            self.quiet.reset();
+            let quiet = self.quiet.take();
 
             if let Some(moved) = self.follow_up_interruption(core, scope, root) {
                 if moved {
@@ -168,7 +168,15 @@ impl Driver {
             }
 
             match self.decide(core, scope, quiet_epoch, quiet_since) {
-                Decision::Moved => return Poll::Ready(()),
+                Decision::Moved => {
+                    // A jump whose timers woke nothing in the scope leaves it as quiet as
+                    // the passes found it: the next jump needs no new ones.
+                    // Real-time waits that follow count from here, not from before it.
+                    if quiet_epoch.is_some_and(|epoch| scope.still_idle(epoch)) {
+                        self.quiet = quiet.restarted_now();
+                    }
+                    return Poll::Ready(());
+                }
                 Decision::Retry => continue,
                 Decision::Wait => {
                     scope.driver_waker.register(cx.waker());

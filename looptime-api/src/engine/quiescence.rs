@@ -33,6 +33,20 @@ impl Quiescence {
         self.pass = None;
     }
 
+    /// Takes the progress made, leaving a fresh count (as [`reset`](Self::reset)).
+    pub(crate) fn take(&mut self) -> Quiescence {
+        let mut taken = std::mem::take(self);
+        taken.pass = None;
+        taken.saw_wake = false;
+        taken
+    }
+
+    /// The same progress, with the quiet stretch counted from now.
+    pub(crate) fn restarted_now(mut self) -> Quiescence {
+        self.since = Some(std::time::Instant::now());
+        self
+    }
+
     /// When the scope went quiet: the real instant its current count began. Real-time
     /// waits that follow are measured from there, so the passes' own cost does not delay
     /// them (R11's steps, R12's countdown).

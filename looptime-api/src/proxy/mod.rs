@@ -41,7 +41,10 @@ use scope::ScopeState;
 /// until [`setup_looptime`](Proxy::setup_looptime) puts it on a **virtual clock** that
 /// moves only while the scope is idle, straight to the next deadline (SPEC §4). Virtual
 /// time moves while a [`run`](Proxy::run) (or [`block_on`](crate::ReactorExt::block_on))
-/// of the proxy is in progress; between runs it stands still.
+/// of the proxy is in progress; between runs it stands still. A child of a virtual proxy
+/// sees that virtual time (plus its own shifts), and its timers fire as the virtual time
+/// reaches them; at equal deadlines, a parent's timers fire before its child's (see
+/// [`advance_time`](Proxy::advance_time)).
 ///
 /// Cloning a `Proxy` is cheap and gives another handle to the same scope.
 ///
@@ -135,7 +138,10 @@ impl Proxy {
             site: Location::caller(),
             name,
             scope: ScopeState::new(),
-            clock: ClockCore::new(parent_rt.clone()),
+            clock: ClockCore::new(
+                parent_rt.clone(),
+                parent_proxy.map(|parent| parent.shared.clock.clone()),
+            ),
             parent: parent_rt,
             parent_proxy: parent_proxy.cloned(),
             grace: Mutex::new(shutdown::DEFAULT_GRACE),
@@ -222,7 +228,21 @@ impl Proxy {
     /// deadlines are both honoured. Firing `k` of `n` pending timers costs O(k log n).
     ///
     /// On a virtual clock, a shift that reaches `end` stops there and ends time. Concurrent
-    /// calls on one proxy run one after another.
+    /// calls on one proxy run one after another, in call order; each one shifts from the
+    /// time at which it takes its turn. The last step fires the timers due at the target
+    /// and returns without waiting for the scope to settle.
+    ///
+    /// **Across proxies.** A child's time is its parent's plus the child's own shifts, so a
+    /// shift of a child moves the child and its descendants, never its parent; a shift of a
+    /// parent reaches its descendants' timers. Each proxy fires its own timers in deadline
+    /// order, FIFO for equal deadlines. A descendant's timers fire through a helper task
+    /// that waits on one timer of its parent, so when a parent, a child and a grandchild
+    /// have timers due at the same tick, the parent's woken tasks run first, then the
+    /// child's, then the grandchild's, whatever the order in which the timers were set;
+    /// and a task that called `advance_time` on the parent resumes after the parent's
+    /// tasks due at the last tick but before the descendants' ones (on a current-thread
+    /// runtime, which runs woken tasks in FIFO order). SPEC R8 asks for one FIFO order
+    /// across the whole tree at equal deadlines; that is a known deviation, not met yet.
     ///
     /// # Errors
     ///
