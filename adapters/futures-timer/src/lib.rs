@@ -35,8 +35,11 @@
 //! ## How the runtime meets the contract
 //!
 //! - `yield_now` is one real scheduler pass: a round trip through the pool's queue (see
-//!   [`Futures`]). A self-wake would not do on this executor: the pool polls a task that
-//!   woke itself again at once, and the `block_on` thread is not one of its workers.
+//!   [`Futures`]). A self-wake would not do on this executor while it has tasks: the pool
+//!   polls a task that woke itself again at once, and the `block_on` thread is not one of
+//!   its workers. When no task at all is alive on the runtime, there is nothing for a
+//!   trip to give a turn to (and no I/O loop of the pool's own to poll), so that pass is a
+//!   plain self-wake, which makes a jump from a `block_on` root cheap.
 //! - `alive_tasks` is exact: the adapter counts every task and blocking job it spawns,
 //!   so when every task alive belongs to the scope, time jumps after a single pass
 //!   (SPEC R9).

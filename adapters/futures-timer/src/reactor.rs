@@ -14,7 +14,6 @@ use looptime_api::{BoxFuture, Reactor, TimeError};
 
 use crate::Futures;
 use crate::clock::DelayUntil;
-use crate::passes::Pass;
 
 impl Reactor for Futures {
     /// Runs `root` with [`futures::executor::block_on`] on the calling thread; the pool
@@ -45,9 +44,12 @@ impl Reactor for Futures {
     }
 
     /// One scheduler pass: a round trip through the pool's queue (see `passes`): one trip
-    /// from a task of the pool, two from any other thread (the `block_on` thread).
+    /// from a task of the pool, two from any other thread (the `block_on` thread). When
+    /// no task or blocking job is alive on the runtime as the pass begins (its first
+    /// poll), no task can be ready or in the middle of a yield, and the pool has no I/O
+    /// to poll: the pass is then a self-wake, with no trip.
     fn yield_now(&self) -> BoxFuture {
-        Box::pin(Pass::new(self.inner.pool.clone(), self.inner.pool_id))
+        Box::pin(self.inner.passes.pass())
     }
 
     /// The exact number of tasks and blocking jobs this runtime has alive (the pass

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use futures::executor::ThreadPool;
 
 use crate::FuturesTimerClock;
-use crate::passes;
+use crate::passes::{self, Passes};
 use crate::tasks::TaskSet;
 
 /// The `futures` executor with futures-timer as a looptime
@@ -20,7 +20,9 @@ use crate::tasks::TaskSet;
 /// - **Time** is [`FuturesTimerClock`]; real-time waits are futures-timer delays too.
 /// - **`yield_now`** is one scheduler pass: a round trip through the pool's queue, so
 ///   every task that was ready runs before the yielder resumes, whether it yields from a
-///   pool task or from the `block_on` thread.
+///   pool task or from the `block_on` thread. When the runtime has no task alive at all
+///   as the pass begins, nothing is there to take a turn, and the pass is a self-wake
+///   instead (no trip through the pool).
 /// - **`alive_tasks`** is exact: the adapter counts what it spawns (tasks *and* blocking
 ///   jobs, both being work that can wake a scope) from the moment it is handed over until
 ///   it is dropped. The pool itself is not exposed, so nothing can reach it uncounted.
@@ -39,8 +41,9 @@ pub(crate) struct Inner {
     pub(crate) pool: ThreadPool,
     pub(crate) tasks: Arc<TaskSet>,
     pub(crate) clock: FuturesTimerClock,
-    /// Tells this pool's workers from other threads (see `passes`).
-    pub(crate) pool_id: u64,
+    /// What the passes of `yield_now` need: the pool, its id (which tells this pool's
+    /// workers from other threads) and the count of live tasks (see `passes`).
+    pub(crate) passes: Arc<Passes>,
     threads: usize,
 }
 
@@ -68,12 +71,13 @@ impl Futures {
             .name_prefix("looptime-futures-")
             .after_start(move |_| passes::mark_worker(pool_id))
             .create()?;
+        let tasks = Arc::<TaskSet>::default();
         Ok(Futures {
             inner: Arc::new(Inner {
+                passes: Arc::new(Passes::new(pool.clone(), pool_id, tasks.clone())),
                 pool,
-                tasks: Arc::default(),
+                tasks,
                 clock: FuturesTimerClock::new(),
-                pool_id,
                 threads,
             }),
         })
@@ -101,7 +105,7 @@ impl fmt::Debug for Futures {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     use std::sync::{Arc, Mutex, mpsc};
     use std::time::{Duration, Instant};
 
@@ -203,6 +207,54 @@ mod tests {
         runtime.block_on(runtime.yield_now()).unwrap();
         assert_eq!(*ran.lock().unwrap(), 10);
         drop(handles);
+    }
+
+    #[test]
+    fn a_pass_with_nothing_alive_is_one_self_wake() {
+        struct Count(AtomicUsize);
+        impl std::task::Wake for Count {
+            fn wake(self: Arc<Self>) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let runtime = Futures::with_threads(1).unwrap();
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let waker = std::task::Waker::from(count.clone());
+        let mut cx = std::task::Context::from_waker(&waker);
+        let mut pass = runtime.yield_now();
+        assert!(pass.as_mut().poll(&mut cx).is_pending());
+        assert_eq!(count.0.load(Ordering::SeqCst), 1, "woken before it returns");
+        assert!(pass.as_mut().poll(&mut cx).is_ready());
+        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn a_pass_with_a_task_alive_goes_through_the_pool() {
+        let runtime = Futures::with_threads(1).unwrap();
+        let (tx, rx) = mpsc::channel::<()>();
+        let (started_tx, started_rx) = mpsc::channel::<()>();
+        // The only worker is held inside a task until `tx` sends: a pass must wait.
+        let blocker = runtime.spawn(async move {
+            started_tx.send(()).unwrap();
+            rx.recv().unwrap();
+        });
+        started_rx.recv().unwrap();
+        let done = Arc::new(AtomicBool::new(false));
+        let flag = done.clone();
+        let rt = runtime.clone();
+        let waiter = std::thread::spawn(move || {
+            rt.block_on(rt.yield_now()).unwrap();
+            flag.store(true, Ordering::SeqCst);
+        });
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(
+            !done.load(Ordering::SeqCst),
+            "the pass waited for the busy worker"
+        );
+        tx.send(()).unwrap();
+        waiter.join().unwrap();
+        assert!(done.load(Ordering::SeqCst));
+        runtime.block_on(blocker).unwrap().unwrap();
     }
 
     #[test]

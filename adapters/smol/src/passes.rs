@@ -24,10 +24,19 @@
 //! A yield polled while no `block_on` of its `Smol` is in progress (from a foreign
 //! executor, say) cannot count on a pass and falls back to a plain self-wake.
 //!
+//! The pass counter changes only under the lock, in the poll that starts a pass (or when
+//! the last loop leaves), and a yield records it under the lock as it parks its waker.
+//! So a yield polled again can read the counter without the lock: any other value means
+//! that a pass started after it parked, and that it is done. And the loops need waking
+//! only once per pass: a yield that finds them already woken in the current pass leaves
+//! them be (a loop woken in this pass has not started the next one, which it will, and
+//! a loop that registers a new waker starts a new pass as it does).
+//!
 //! [`Smol`]: crate::Smol
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
@@ -36,12 +45,15 @@ use std::task::{Context, Poll, Waker};
 #[derive(Default)]
 pub(crate) struct Passes {
     state: Mutex<State>,
+    /// Bumped at the start of every poll of a `block_on` loop. Written only under the lock
+    /// of `state`; read without it by yields checking whether a pass began.
+    pass: AtomicU64,
 }
 
 #[derive(Default)]
 struct State {
-    /// Bumped at the start of every poll of a `block_on` loop.
-    pass: u64,
+    /// The last pass in which a yield woke the loops.
+    woken_in: Option<u64>,
     /// Yields waiting for the next pass.
     waiting: Vec<Waker>,
     /// The `block_on` loops in progress, by id, with the waker of each (once polled).
@@ -52,6 +64,17 @@ struct State {
 impl Passes {
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The current pass.
+    fn pass(&self) -> u64 {
+        self.pass.load(Ordering::Acquire)
+    }
+
+    /// Starts a new pass; called with the lock held (`_held`), so the count changes only
+    /// under the lock.
+    fn next_pass(&self, _held: &mut State) {
+        self.pass.fetch_add(1, Ordering::AcqRel);
     }
 
     /// Wraps the future of a `block_on` loop, counting its polls as passes.
@@ -96,7 +119,7 @@ impl<F: Future + Unpin> Future for Drive<F> {
         let this = &mut *self;
         {
             let mut st = this.passes.lock();
-            st.pass = st.pass.wrapping_add(1);
+            this.passes.next_pass(&mut st);
             if let Some((_, slot)) = st.drivers.iter_mut().find(|(id, _)| *id == this.id) {
                 match slot {
                     Some(waker) if waker.will_wake(cx.waker()) => {}
@@ -120,7 +143,7 @@ impl<F> Drop for Drive<F> {
             return;
         }
         // The last loop is leaving: release whoever waits rather than leave them hanging.
-        st.pass = st.pass.wrapping_add(1);
+        self.passes.next_pass(&mut st);
         let waiting = std::mem::take(&mut st.waiting);
         drop(st);
         for waker in waiting {
@@ -168,30 +191,41 @@ impl Future for YieldNow {
                     return Poll::Pending;
                 }
                 st.waiting.push(cx.waker().clone());
+                let pass = this.passes.pass();
                 // Wake the loops so that they come round for the next pass instead of
-                // waiting for I/O. Their wakers are async-io's `block_on` wakers, which
-                // only unpark a thread (and may interrupt the reactor's wait): they never
-                // call back here, so waking them under the lock is safe.
-                for waker in st.drivers.iter().filter_map(|(_, waker)| waker.as_ref()) {
-                    waker.wake_by_ref();
+                // waiting for I/O; once per pass is enough (see the module docs). Their
+                // wakers are async-io's `block_on` wakers, which only unpark a thread (and
+                // may interrupt the reactor's wait): they never call back here, so waking
+                // them under the lock is safe.
+                if st.woken_in != Some(pass) {
+                    st.woken_in = Some(pass);
+                    for waker in st.drivers.iter().filter_map(|(_, waker)| waker.as_ref()) {
+                        waker.wake_by_ref();
+                    }
                 }
                 this.state = YieldState::Waiting {
-                    pass: st.pass,
+                    pass,
                     waker: cx.waker().clone(),
                 };
                 Poll::Pending
             }
             YieldState::Waiting { pass, waker } => {
+                // Lock-free: the count only moves under the lock, after this yield parked.
+                if this.passes.pass() != *pass {
+                    this.state = YieldState::Done;
+                    return Poll::Ready(());
+                }
+                if waker.will_wake(cx.waker()) {
+                    return Poll::Pending;
+                }
                 let mut st = this.passes.lock();
-                if st.pass != *pass {
+                if this.passes.pass() != *pass {
                     drop(st);
                     this.state = YieldState::Done;
                     return Poll::Ready(());
                 }
-                if !waker.will_wake(cx.waker()) {
-                    st.waiting.push(cx.waker().clone());
-                    *waker = cx.waker().clone();
-                }
+                st.waiting.push(cx.waker().clone());
+                *waker = cx.waker().clone();
                 Poll::Pending
             }
         }

@@ -123,6 +123,40 @@ fn yield_interleaves_with_the_executor() {
 }
 
 #[test]
+fn many_yields_in_one_pass_all_step_once() {
+    // Twenty tasks park their yields in the same pass (only the first wakes the loop):
+    // every pass still moves each of them exactly one step.
+    let smol = Smol::new();
+    let steps = Arc::new(AtomicUsize::new(0));
+    let seen = smol
+        .block_on(async {
+            let tasks: Vec<_> = (0..20)
+                .map(|_| {
+                    let (runtime, counter) = (smol.clone(), steps.clone());
+                    smol.spawn(async move {
+                        for _ in 0..10 {
+                            counter.fetch_add(1, Ordering::SeqCst);
+                            runtime.yield_now().await;
+                        }
+                    })
+                })
+                .collect();
+            let mut seen = Vec::new();
+            for _ in 0..5 {
+                smol.yield_now().await;
+                seen.push(steps.load(Ordering::SeqCst));
+            }
+            for task in tasks {
+                task.await.unwrap();
+            }
+            seen
+        })
+        .unwrap();
+    assert_eq!(seen, [20, 40, 60, 80, 100]);
+    assert_eq!(steps.load(Ordering::SeqCst), 200);
+}
+
+#[test]
 fn yield_of_the_root_runs_ready_tasks() {
     let smol = Smol::new();
     let ran = Arc::new(AtomicUsize::new(0));

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 #[cfg(unix)]
 use std::os::fd::OwnedFd;
 use std::pin::Pin;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{Ordering, fence};
 
 #[cfg(unix)]
 use looptime_api::io::{FdWatcher, Interest, SignalKind, Signals};
@@ -65,9 +65,19 @@ impl Reactor for Tokio {
     /// tokio's count of alive tasks (`RuntimeMetrics::num_alive_tasks`), less the pass
     /// helper of this adapter, plus the blocking jobs this adapter has in flight.
     /// `tokio::task::spawn_blocking` called directly is not counted (an escape hatch).
+    ///
+    /// Lock-free: a few atomic loads. The helper is left out only when its flag is up
+    /// both before and after tokio's count is read: up before, it was counted before the
+    /// count was read (it raises the flag at its first poll, after its spawn); still up
+    /// after, its future was not dropped yet, so tokio had not let it go either. A helper
+    /// starting or ending meanwhile is counted as outside work: too much, which is safe.
     fn alive_tasks(&self) -> Option<usize> {
-        let tasks = self.handle.metrics().num_alive_tasks();
-        let tasks = tasks.saturating_sub(usize::from(self.passes.helper_alive()));
+        let helper_before = self.passes.helper_alive();
+        let tasks = self.metrics.num_alive_tasks();
+        // Keeps the count's load before the second look at the flag.
+        fence(Ordering::Acquire);
+        let helper = helper_before && self.passes.helper_alive();
+        let tasks = tasks.saturating_sub(usize::from(helper));
         Some(tasks + self.blocking.load(Ordering::Acquire))
     }
 

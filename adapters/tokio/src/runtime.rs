@@ -5,7 +5,7 @@ use std::io;
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 
-use tokio::runtime::{Builder, Handle, Runtime, RuntimeFlavor};
+use tokio::runtime::{Builder, Handle, Runtime, RuntimeFlavor, RuntimeMetrics};
 
 use crate::passes::Passes;
 
@@ -19,6 +19,9 @@ use crate::passes::Passes;
 #[derive(Clone)]
 pub struct Tokio {
     pub(crate) handle: Handle,
+    /// The runtime's metrics, kept rather than made anew (a handle clone) for every
+    /// `alive_tasks`.
+    pub(crate) metrics: RuntimeMetrics,
     pub(crate) owned: Option<Arc<Owned>>,
     pub(crate) passes: Arc<Passes>,
     /// Blocking jobs spawned through this adapter and still in flight (tokio's task count
@@ -79,6 +82,7 @@ impl Tokio {
     pub fn from_runtime(runtime: Runtime) -> Tokio {
         Tokio {
             handle: runtime.handle().clone(),
+            metrics: runtime.metrics(),
             owned: Some(Arc::new(Owned {
                 runtime: Some(runtime),
             })),
@@ -94,6 +98,7 @@ impl Tokio {
     /// [`from_runtime`](Tokio::from_runtime) there.
     pub fn from_handle(handle: Handle) -> Tokio {
         Tokio {
+            metrics: handle.metrics(),
             handle,
             owned: None,
             passes: Arc::default(),
