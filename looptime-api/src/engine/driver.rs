@@ -22,7 +22,7 @@
 use core::cell::LazyCell;
 use core::task::{Context, Poll};
 use core::time::Duration;
-use std::sync::Arc;
+use std::sync::{Arc, MutexGuard};
 use std::time::Instant as RealInstant;
 
 use super::clock::{ClockCore, ClockState, Fired, wake_all};
@@ -159,15 +159,25 @@ impl Driver {
             let quiet_since = self.quiet.quiet_since();
             let quiet = self.quiet.take();
 
-            if let Some(moved) = self.follow_up_interruption(core, scope, root) {
-                if moved {
-                    return Poll::Ready(());
+            // One lock for both: whether an interruption needs following up (rarely), and
+            // the decision.
+            let mut st = core.lock();
+            if let Some((error, era)) = st.pending_cancel.clone() {
+                let ended = st.ended.is_some();
+                drop(st);
+                if let Some(moved) =
+                    self.follow_up_interruption(core, scope, root, error, era, ended)
+                {
+                    if moved {
+                        return Poll::Ready(());
+                    }
+                    scope.driver_waker.register(cx.waker());
+                    return Poll::Pending;
                 }
-                scope.driver_waker.register(cx.waker());
-                return Poll::Pending;
+                st = core.lock();
             }
 
-            match self.decide(core, scope, quiet_epoch, quiet_since) {
+            match self.decide(core, st, scope, quiet_epoch, quiet_since) {
                 Decision::Moved => {
                     // A jump whose timers woke nothing in the scope leaves it as quiet as
                     // the passes found it: the next jump needs no new ones.
@@ -292,8 +302,9 @@ impl Driver {
         Poll::Ready(false)
     }
 
-    /// After an interruption, cancels the tasks it did not reach (R13). `None` when there
-    /// is nothing to follow up; `Some(moved)` otherwise.
+    /// After an interruption (`error`, in era `era`; `ended` after the end of time),
+    /// cancels the tasks it did not reach (R13). `None` when there is nothing more to
+    /// follow up; `Some(moved)` otherwise.
     ///
     /// The root is cancelled only by a pass that cancelled no task: a task's cancellation
     /// may be what wakes it.
@@ -302,12 +313,10 @@ impl Driver {
         core: &ClockCore,
         scope: &ScopeState,
         root: &TrackState,
+        error: TimeError,
+        era: u64,
+        ended: bool,
     ) -> Option<bool> {
-        let (error, era, ended) = {
-            let st = core.lock();
-            let (error, era) = st.pending_cancel.clone()?;
-            (error, era, st.ended.is_some())
-        };
         // After the end of time every idle task is stuck for good; after an idle timeout
         // only those the interruption did not reach.
         let since = if ended { None } else { Some(era) };
@@ -332,11 +341,11 @@ impl Driver {
     fn decide(
         &mut self,
         core: &Arc<ClockCore>,
+        mut st: MutexGuard<'_, ClockState>,
         scope: &ScopeState,
         quiet_epoch: Option<u64>,
         quiet_since: Option<RealInstant>,
     ) -> Decision {
-        let mut st = core.lock();
         // On a multi-thread runtime a worker may wake a task of the scope between the
         // quiet check and here; time must not move under it.
         if !quiet_epoch.is_some_and(|epoch| scope.still_idle(epoch)) {
@@ -504,7 +513,7 @@ impl Driver {
         &mut self,
         core: &ClockCore,
         scope: &ScopeState,
-        mut st: std::sync::MutexGuard<'_, ClockState>,
+        mut st: MutexGuard<'_, ClockState>,
         target: u64,
     ) -> Decision {
         let fired = &mut self.fired;
