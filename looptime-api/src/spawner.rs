@@ -4,7 +4,7 @@ use core::future::Future;
 use std::panic::Location;
 use std::sync::Arc;
 
-use crate::task::{JoinSlot, SlotSender, TaskHeader};
+use crate::task::{SlotSender, TaskHeader, new_cell};
 use crate::{BlockingJob, JoinHandle, SpawnError, Task};
 
 /// Runs futures and blocking closures in the background.
@@ -54,7 +54,7 @@ pub trait SpawnerExt: Spawner {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        spawn_inner(self, future, None).unwrap_or_else(|(header, e)| JoinHandle::refused(header, e))
+        spawn_inner(self, future, None).unwrap_or_else(|(handle, e)| handle.refused(e))
     }
 
     /// Like [`spawn`](SpawnerExt::spawn), with a name that leak reports show.
@@ -64,8 +64,7 @@ pub trait SpawnerExt: Spawner {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        spawn_inner(self, future, Some(name.into()))
-            .unwrap_or_else(|(header, e)| JoinHandle::refused(header, e))
+        spawn_inner(self, future, Some(name.into())).unwrap_or_else(|(handle, e)| handle.refused(e))
     }
 
     /// Like [`spawn`](SpawnerExt::spawn), but reports a refusal as an error right away.
@@ -87,13 +86,12 @@ pub trait SpawnerExt: Spawner {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        let header = Arc::new(TaskHeader::new(Location::caller(), None, false));
-        let slot = JoinSlot::new();
-        let handle = JoinHandle::new(slot.clone(), header.clone());
-        let job = BlockingJob::with_output(f, SlotSender::new(slot, header.clone()));
+        let cell = new_cell(TaskHeader::new(Location::caller(), None, false));
+        let handle = JoinHandle::new(cell.clone());
+        let job = BlockingJob::with_output(f, SlotSender::new(cell));
         match self.spawn_blocking_job(job) {
             Ok(()) => handle,
-            Err(error) => JoinHandle::refused(header, error),
+            Err(error) => handle.refused(error),
         }
     }
 }
@@ -115,13 +113,12 @@ where
     spawn_with(spawner, future, header).map_err(|(_, e)| e)
 }
 
-/// Spawns with an optional name; `Err` carries the refusal and the task's header.
+/// A spawned task's handle, or the refusal with the handle (to resolve it to the refusal).
+type Spawned<T> = Result<JoinHandle<T>, (JoinHandle<T>, SpawnError)>;
+
+/// Spawns with an optional name; `Err` carries the refusal and the task's handle.
 #[track_caller]
-fn spawn_inner<S, F>(
-    spawner: &S,
-    future: F,
-    name: Option<String>,
-) -> Result<JoinHandle<F::Output>, (Arc<TaskHeader>, SpawnError)>
+fn spawn_inner<S, F>(spawner: &S, future: F, name: Option<String>) -> Spawned<F::Output>
 where
     S: Spawner + ?Sized,
     F: Future + Send + 'static,
@@ -135,23 +132,18 @@ where
 }
 
 /// Spawns `future` as the task described by `header`, with a join handle.
-fn spawn_with<S, F>(
-    spawner: &S,
-    future: F,
-    header: TaskHeader,
-) -> Result<JoinHandle<F::Output>, (Arc<TaskHeader>, SpawnError)>
+fn spawn_with<S, F>(spawner: &S, future: F, header: TaskHeader) -> Spawned<F::Output>
 where
     S: Spawner + ?Sized,
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let header = Arc::new(header);
-    let slot = JoinSlot::new();
-    let handle = JoinHandle::new(slot.clone(), header.clone());
-    let task = Task::with_output(future, SlotSender::new(slot, header.clone()));
+    let cell = new_cell(header);
+    let handle = JoinHandle::new(cell.clone());
+    let task = Task::with_output(future, SlotSender::new(cell));
     match spawner.spawn_task(task) {
         Ok(()) => Ok(handle),
-        Err(error) => Err((header, error)),
+        Err(error) => Err((handle, error)),
     }
 }
 

@@ -14,7 +14,7 @@ use std::os::fd::OwnedFd;
 
 use super::Proxy;
 use super::scope::ScopeState;
-use super::tracking::{RegistryGuard, TrackState, Tracked};
+use super::tracking::{Layer, RegistryGuard, TrackState};
 use crate::engine::clock::EngineSleep;
 #[cfg(unix)]
 use crate::io::{FdWatcher, Interest, SignalKind, Signals};
@@ -43,14 +43,26 @@ impl Spawner for Proxy {
     /// parent.
     fn spawn_task(&self, task: Task) -> Result<(), SpawnError> {
         let scope = &self.shared.scope;
-        let header = task.header().clone();
+        // The first proxy to take a task keeps its tracking in the task's cell.
+        let mut first = false;
+        let inline = task.cell().track.get_or_init(|| {
+            first = true;
+            TrackState::scheduled(scope.clone())
+        });
+        if first {
+            let Some(index) = scope.register_task(task.task_ref(), None) else {
+                inline.finish();
+                return Err(SpawnError::shut_down(self.shared.site));
+            };
+            return self.shared.parent.spawn_task(task.tracked_inline(index));
+        }
         let track = TrackState::new_scheduled(scope.clone());
-        if !scope.register_task(header.clone(), track.clone()) {
+        let Some(index) = scope.register_task(task.task_ref(), Some(track.clone())) else {
             track.finish();
             return Err(SpawnError::shut_down(self.shared.site));
-        }
-        let guard = RegistryGuard::task(scope.clone(), header.id);
-        let task = task.map(|inner| Box::pin(Tracked::new(inner, track, Some(guard))));
+        };
+        let id = task.header().id;
+        let task = task.layered(Layer::task(track, index, id));
         self.shared.parent.spawn_task(task)
     }
 

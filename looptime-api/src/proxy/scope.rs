@@ -15,7 +15,7 @@ use super::resource::Resource;
 use super::tracking::TrackState;
 use crate::TimeError;
 use crate::sync::{AtomicU64, AtomicUsize, AtomicWaker};
-use crate::task::{CancelReason, TaskHeader};
+use crate::task::{CancelReason, TaskRef};
 
 /// Shared by a proxy, every layer it wraps around its tasks, and its virtual-time driver.
 pub(crate) struct ScopeState {
@@ -46,17 +46,96 @@ pub(crate) struct ScopeState {
 pub(crate) struct Registry {
     /// No more registrations: the proxy is shut down.
     pub(crate) closed: bool,
-    pub(crate) tasks: HashMap<u64, TaskRecord>,
-    pub(crate) blocking: HashMap<u64, Arc<TaskHeader>>,
+    pub(crate) tasks: TaskSlab,
+    pub(crate) blocking: HashMap<u64, TaskRef>,
     /// I/O objects made through the scope and not yet dropped or closed.
     pub(crate) resources: HashMap<u64, Arc<dyn Resource>>,
     /// Tasks that finished by panicking; reported unless someone received the panic.
-    pub(crate) panicked: Vec<Arc<TaskHeader>>,
+    pub(crate) panicked: Vec<TaskRef>,
 }
 
 pub(crate) struct TaskRecord {
-    pub(crate) header: Arc<TaskHeader>,
-    pub(crate) track: Arc<TrackState>,
+    pub(crate) header: TaskRef,
+    /// The scope's tracking of the task: its own, or (`None`) the one in the task's cell
+    /// (the scope is the first proxy that took the task).
+    pub(crate) track: Option<Arc<TrackState>>,
+}
+
+impl TaskRecord {
+    pub(crate) fn track(&self) -> Option<&TrackState> {
+        match &self.track {
+            Some(track) => Some(track),
+            None => self.header.inline_track(),
+        }
+    }
+}
+
+/// The live tasks of a scope, each at the index its tracking layer keeps: insertion and
+/// removal without hashing, vacant entries reused (most recently freed first).
+#[derive(Default)]
+pub(crate) struct TaskSlab {
+    entries: Vec<SlabEntry>,
+    /// The first vacant entry, if any.
+    free: Option<usize>,
+    len: usize,
+}
+
+enum SlabEntry {
+    Occupied(TaskRecord),
+    /// The next vacant entry.
+    Vacant(Option<usize>),
+}
+
+impl TaskSlab {
+    fn insert(&mut self, record: TaskRecord) -> usize {
+        self.len += 1;
+        match self.free {
+            Some(index) => {
+                let next = match self.entries[index] {
+                    SlabEntry::Vacant(next) => next,
+                    SlabEntry::Occupied(_) => unreachable!("the free list names a live task"),
+                };
+                self.free = next;
+                self.entries[index] = SlabEntry::Occupied(record);
+                index
+            }
+            None => {
+                self.entries.push(SlabEntry::Occupied(record));
+                self.entries.len() - 1
+            }
+        }
+    }
+
+    /// Removes the task `id` at `index`, if it is there.
+    fn remove(&mut self, index: usize, id: u64) -> Option<TaskRecord> {
+        let entry = self.entries.get_mut(index)?;
+        if !matches!(entry, SlabEntry::Occupied(record) if record.header.id == id) {
+            return None;
+        }
+        let SlabEntry::Occupied(record) = std::mem::replace(entry, SlabEntry::Vacant(self.free))
+        else {
+            unreachable!()
+        };
+        self.free = Some(index);
+        self.len -= 1;
+        Some(record)
+    }
+
+    /// The live tasks, in no particular order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &TaskRecord> {
+        self.entries.iter().filter_map(|entry| match entry {
+            SlabEntry::Occupied(record) => Some(record),
+            SlabEntry::Vacant(_) => None,
+        })
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
 }
 
 impl ScopeState {
@@ -211,21 +290,25 @@ impl ScopeState {
         self.registry.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Records a task; `false` if the registry is closed.
-    pub(crate) fn register_task(&self, header: Arc<TaskHeader>, track: Arc<TrackState>) -> bool {
+    /// Records a task tracked by `track` (`None`: by the tracking in its cell); its index
+    /// in the registry, or `None` if the registry is closed.
+    pub(crate) fn register_task(
+        &self,
+        header: TaskRef,
+        track: Option<Arc<TrackState>>,
+    ) -> Option<usize> {
         let mut registry = self.registry();
         if registry.closed {
-            return false;
+            return None;
         }
-        registry
-            .tasks
-            .insert(header.id, TaskRecord { header, track });
-        self.live.fetch_add(1, Ordering::AcqRel);
-        true
+        let index = registry.tasks.insert(TaskRecord { header, track });
+        // Changed only under the registry's lock: a store, no read-modify-write.
+        self.live.store(registry.tasks.len(), Ordering::Release);
+        Some(index)
     }
 
     /// Records a blocking job; `false` if the registry is closed.
-    pub(crate) fn register_blocking(&self, header: Arc<TaskHeader>) -> bool {
+    pub(crate) fn register_blocking(&self, header: TaskRef) -> bool {
         let mut registry = self.registry();
         if registry.closed {
             return false;
@@ -234,17 +317,25 @@ impl ScopeState {
         true
     }
 
-    pub(crate) fn task_finished(&self, id: u64) {
-        {
+    /// The task `id`, registered at `index`, is gone.
+    pub(crate) fn task_finished(&self, index: usize, id: u64) {
+        let (record, closed) = {
             let mut registry = self.registry();
-            if let Some(record) = registry.tasks.remove(&id) {
-                self.live.fetch_sub(1, Ordering::AcqRel);
+            let record = registry.tasks.remove(index, id);
+            if let Some(record) = &record {
+                self.live.store(registry.tasks.len(), Ordering::Release);
                 if record.header.panic_message().is_some() {
-                    registry.panicked.push(record.header);
+                    registry.panicked.push(record.header.clone());
                 }
             }
+            (record, registry.closed)
+        };
+        // The record's references are dropped outside the lock.
+        drop(record);
+        // Only a shutdown waits for tasks to leave, and only once the registry is closed.
+        if closed {
+            self.shutdown_waker.wake();
         }
-        self.shutdown_waker.wake();
     }
 
     pub(crate) fn blocking_finished(&self, id: u64) {
@@ -267,8 +358,11 @@ impl ScopeState {
     pub(crate) fn cancel_idle(&self, reason: &TimeError, since: Option<u64>) -> usize {
         let registry = self.registry();
         let mut cancelled = 0;
-        for record in registry.tasks.values() {
-            if record.header.abort_requested() || !record.track.is_idle_since(since) {
+        for record in registry.tasks.iter() {
+            let idle = record
+                .track()
+                .is_some_and(|track| track.is_idle_since(since));
+            if record.header.abort_requested() || !idle {
                 continue;
             }
             record.header.abort(CancelReason::Time(reason.clone()));

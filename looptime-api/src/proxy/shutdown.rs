@@ -16,7 +16,7 @@ use super::resource::Resource;
 use super::scope::ScopeState;
 use crate::engine::clock::wake_all;
 use crate::reactor::BoxFuture;
-use crate::task::{CancelReason, TaskHeader};
+use crate::task::{CancelReason, TaskHeader, TaskRef};
 use crate::{ReactorExt, TimeError};
 
 bitflags! {
@@ -230,15 +230,15 @@ pub(crate) fn close_tree(
 /// owns (on another thread) at once, and a closed object may let a task finish on its own;
 /// either would hide a leak from a later look.
 struct Alive {
-    leaked: Vec<Arc<TaskHeader>>,
-    all_tasks: Vec<Arc<TaskHeader>>,
-    blocking: Vec<Arc<TaskHeader>>,
+    leaked: Vec<TaskRef>,
+    all_tasks: Vec<TaskRef>,
+    blocking: Vec<TaskRef>,
     resources: Vec<Arc<dyn Resource>>,
 }
 
 fn snapshot(scope: &ScopeState) -> Alive {
     let mut registry = scope.registry();
-    let mut all_tasks: Vec<_> = registry.tasks.values().map(|r| r.header.clone()).collect();
+    let mut all_tasks: Vec<_> = registry.tasks.iter().map(|r| r.header.clone()).collect();
     let mut blocking: Vec<_> = registry.blocking.values().cloned().collect();
     let mut resources: Vec<_> = registry.resources.drain().map(|(_, r)| r).collect();
     drop(registry);
@@ -305,7 +305,7 @@ pub(crate) async fn check_and_shutdown(proxy: &ProxyShared, kind: CheckKind) -> 
     let mut reported = HashSet::new();
     let (still_tasks, still_blocking, panicked) = {
         let mut registry = proxy.scope.registry();
-        let still_tasks: HashSet<u64> = registry.tasks.keys().copied().collect();
+        let still_tasks: HashSet<u64> = registry.tasks.iter().map(|r| r.header.id).collect();
         let still_blocking: HashSet<u64> = registry.blocking.keys().copied().collect();
         (
             still_tasks,

@@ -11,9 +11,15 @@
 //!   exit (a wake during the poll added its own unit);
 //! - dropping the task flips it to `DONE` (returning a pending wake's unit); wakes after
 //!   that change nothing, so a waker that outlives its task cannot leave `busy` stuck.
+//!
+//! Where the state lives does not change the protocol. The first proxy that takes a
+//! spawned task keeps it in the task's own cell (no allocation of its own; the cell is that
+//! layer's waker, and the task's innermost future polls through it, see `task::work`);
+//! each further proxy (nested scopes) adds a [`Layer`] with a `TrackState` of its own; a
+//! run's root is wrapped in a [`Tracked`].
 
 use core::future::Future;
-use core::pin::Pin;
+use core::pin::{Pin, pin};
 use core::task::{Context, Poll, Waker};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -41,13 +47,24 @@ pub(crate) struct TrackState {
 impl TrackState {
     /// A task that is runnable from the start (it was just spawned).
     pub(crate) fn new_scheduled(scope: Arc<ScopeState>) -> Arc<Self> {
+        Arc::new(Self::scheduled(scope))
+    }
+
+    /// [`new_scheduled`](Self::new_scheduled), in place: the tracking that lives in a
+    /// task's own cell.
+    pub(crate) fn scheduled(scope: Arc<ScopeState>) -> Self {
         scope.busy_inc();
-        Arc::new(TrackState {
+        TrackState {
             scope,
             state: AtomicU8::new(SCHEDULED),
             outer: AtomicWaker::new(),
             last_poll_era: AtomicU64::new(0),
-        })
+        }
+    }
+
+    /// The scope this task belongs to.
+    pub(crate) fn scope(&self) -> &Arc<ScopeState> {
+        &self.scope
     }
 
     /// Whether a wake is pending (the task is due to be polled).
@@ -72,7 +89,7 @@ impl TrackState {
 
     /// Polls `inner` as this task: holds a unit of `busy`, with this layer's waker.
     pub(crate) fn poll_as<F: Future + ?Sized>(
-        self: &Arc<Self>,
+        &self,
         waker: &Waker,
         inner: Pin<&mut F>,
         cx: &mut Context<'_>,
@@ -99,6 +116,25 @@ impl TrackState {
         if self.state.swap(DONE, Ordering::AcqRel) == SCHEDULED {
             self.scope.busy_dec();
         }
+    }
+
+    /// A wake of this task (what its waker does, whether the state is in an `Arc` of its
+    /// own or in the task's cell).
+    pub(crate) fn wake_ref(&self) {
+        // The unit first, the flip second: a poll that takes over the wake (`SCHEDULED →
+        // IDLE`) must find its unit already counted, or the scope would look idle while
+        // that poll runs. A wake of a task already scheduled or gone changes nothing.
+        if self.state.load(Ordering::Acquire) == IDLE {
+            self.scope.busy_inc();
+            if self
+                .state
+                .compare_exchange(IDLE, SCHEDULED, Ordering::AcqRel, Ordering::Acquire)
+                .is_err()
+            {
+                self.scope.busy_dec();
+            }
+        }
+        self.outer.wake();
     }
 }
 
@@ -129,55 +165,119 @@ impl Wake for TrackState {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        // The unit first, the flip second: a poll that takes over the wake (`SCHEDULED →
-        // IDLE`) must find its unit already counted, or the scope would look idle while
-        // that poll runs. A wake of a task already scheduled or gone changes nothing.
-        if self.state.load(Ordering::Acquire) == IDLE {
-            self.scope.busy_inc();
-            if self
-                .state
-                .compare_exchange(IDLE, SCHEDULED, Ordering::AcqRel, Ordering::Acquire)
-                .is_err()
-            {
-                self.scope.busy_dec();
-            }
-        }
-        self.outer.wake();
+        self.wake_ref();
     }
 }
 
-/// Removes a task or blocking job from its scope's registry when dropped.
+/// Removes a blocking job from its scope's registry when dropped.
 pub(crate) struct RegistryGuard {
     scope: Arc<ScopeState>,
     id: u64,
-    blocking: bool,
 }
 
 impl RegistryGuard {
-    pub(crate) fn task(scope: Arc<ScopeState>, id: u64) -> Self {
-        RegistryGuard {
-            scope,
-            id,
-            blocking: false,
-        }
-    }
-
     pub(crate) fn blocking(scope: Arc<ScopeState>, id: u64) -> Self {
-        RegistryGuard {
-            scope,
-            id,
-            blocking: true,
-        }
+        RegistryGuard { scope, id }
     }
 }
 
 impl Drop for RegistryGuard {
     fn drop(&mut self) {
-        if self.blocking {
-            self.scope.blocking_finished(self.id);
-        } else {
-            self.scope.task_finished(self.id);
+        self.scope.blocking_finished(self.id);
+    }
+}
+
+/// The tracking of a spawned task by a proxy other than the first that took it (nested
+/// scopes: the first one's lives in the task's cell), kept in the [`Task`](crate::Task)
+/// itself rather than as a future wrapped around it: the state, this layer's waker, and the
+/// task's place in the scope's registry, which it leaves when dropped.
+pub(crate) struct Layer {
+    state: Arc<TrackState>,
+    waker: Waker,
+    /// The task's index in the scope's registry, and its id.
+    index: usize,
+    id: u64,
+}
+
+impl Layer {
+    /// The layer of the task `id`, registered at `index` in `state`'s scope.
+    pub(crate) fn task(state: Arc<TrackState>, index: usize, id: u64) -> Self {
+        let waker = Waker::from(state.clone());
+        Layer {
+            state,
+            waker,
+            index,
+            id,
         }
+    }
+}
+
+impl Drop for Layer {
+    fn drop(&mut self) {
+        self.state.scope.task_finished(self.index, self.id);
+    }
+}
+
+/// A task's [`Layer`]s, inner to outer (an empty list does not allocate).
+///
+/// They behave as nested [`Tracked`] wrappers did: a poll goes through every layer,
+/// outermost first, each polling the next with its own waker; at the end
+/// ([`finish`](Layers::finish), then dropping the task's future, then dropping the
+/// layers, in list order) every layer finishes outermost first, and leaves its registry
+/// innermost first.
+#[derive(Default)]
+pub(crate) struct Layers(Vec<Layer>);
+
+impl Layers {
+    /// Adds `layer` outside the others.
+    pub(crate) fn push(&mut self, layer: Layer) {
+        self.0.push(layer);
+    }
+
+    /// Polls `future` through every layer.
+    pub(crate) fn poll<F: Future + ?Sized>(
+        &self,
+        future: Pin<&mut F>,
+        cx: &mut Context<'_>,
+    ) -> Poll<F::Output> {
+        poll_through(&self.0, future, cx)
+    }
+
+    /// The task is gone: every layer finishes, outermost first.
+    pub(crate) fn finish(&self) {
+        for layer in self.0.iter().rev() {
+            layer.state.finish();
+        }
+    }
+}
+
+/// Polls `future` through `layers` (outermost last).
+fn poll_through<F: Future + ?Sized>(
+    layers: &[Layer],
+    future: Pin<&mut F>,
+    cx: &mut Context<'_>,
+) -> Poll<F::Output> {
+    match layers.split_last() {
+        Some((outermost, inner)) => {
+            let nested = Nested { inner, future };
+            outermost.state.poll_as(&outermost.waker, pin!(nested), cx)
+        }
+        None => future.poll(cx),
+    }
+}
+
+/// The layers inside one, with the future: what that layer polls.
+struct Nested<'a, F: ?Sized> {
+    inner: &'a [Layer],
+    future: Pin<&'a mut F>,
+}
+
+impl<F: Future + ?Sized> Future for Nested<'_, F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = &mut *self;
+        poll_through(this.inner, this.future.as_mut(), cx)
     }
 }
 
@@ -199,7 +299,8 @@ pin_project! {
 }
 
 impl<F> Tracked<F> {
-    /// Tracks `inner` with `state`; `guard` (for spawned tasks) leaves the registry on drop.
+    /// Tracks `inner` with `state`; `guard`, if any, is dropped with it (spawned tasks do
+    /// not use this wrapper: they carry [`Layers`]).
     pub(crate) fn new(inner: F, state: Arc<TrackState>, guard: Option<RegistryGuard>) -> Self {
         let waker = Waker::from(state.clone());
         Tracked {

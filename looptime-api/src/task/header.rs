@@ -1,12 +1,15 @@
-//! What every task and blocking job carries: identity, spawn site, status, abort flag.
+//! What every task and blocking job carries: identity, spawn site, status, abort flag; and
+//! the one allocation it lives in with its result slot and its first proxy's tracking.
 
+use core::ops::Deref;
 use std::panic::Location;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use futures_util::task::AtomicWaker;
 
 use crate::TimeError;
+use crate::proxy::tracking::TrackState;
 
 /// Why a task was cancelled.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,10 +37,76 @@ pub(crate) struct TaskHeader {
     status: AtomicU8,
     abort_requested: AtomicBool,
     abort_reason: Mutex<Option<CancelReason>>,
-    /// The waker of the task's innermost layer, to wake it on abort.
+    /// The waker of the task's innermost layer, to wake it on abort, when no proxy took
+    /// the task (otherwise the innermost layer is the cell's `track`, and abort wakes that).
     pub(crate) waker: AtomicWaker,
     panic_message: Mutex<Option<String>>,
     observed: AtomicBool,
+}
+
+/// One allocation per task or blocking job: its header, the tracking of the first proxy it
+/// was spawned through, and the slot its result waits in for the join handle (`S`: a
+/// [`JoinSlot`](super::join::JoinSlot) of the output type, or `dyn ErasedSlot` once the type is
+/// erased).
+pub(crate) struct TaskCell<S: ?Sized> {
+    pub(crate) header: TaskHeader,
+    /// The innermost proxy layer of a task, set when the first proxy takes the task: that
+    /// proxy's view of the task, kept here rather than in an allocation of its own. The
+    /// task's innermost future (`Joined`, in `task::work`) polls through it, with the cell as the
+    /// layer's waker. Never set for blocking jobs.
+    pub(crate) track: OnceLock<TrackState>,
+    pub(crate) slot: S,
+}
+
+impl<S: ?Sized> TaskCell<S> {
+    /// The task's innermost proxy layer, if a proxy took it.
+    pub(crate) fn inline_track(&self) -> Option<&TrackState> {
+        self.track.get()
+    }
+
+    /// Asks the task to stop; the first reason wins. Wakes it so it notices: through its
+    /// innermost proxy layer, which is the waker its innermost layer polls with, or
+    /// through the waker of its last poll.
+    pub(crate) fn abort(&self, reason: CancelReason) {
+        self.header.request_abort(reason);
+        match self.track.get() {
+            Some(track) => track.wake_ref(),
+            None => self.header.waker.wake(),
+        }
+    }
+}
+
+/// A result slot whose output type is erased.
+pub(crate) trait ErasedSlot: Send + Sync {}
+
+/// A shared reference to a task's header, whatever its output type: what tasks, proxies'
+/// registries and leak reports hold. Points into the task's [`TaskCell`], so it costs no
+/// allocation of its own.
+#[derive(Clone)]
+pub(crate) struct TaskRef(Arc<TaskCell<dyn ErasedSlot>>);
+
+impl TaskRef {
+    pub(crate) fn new<S: ErasedSlot + 'static>(cell: Arc<TaskCell<S>>) -> Self {
+        TaskRef(cell)
+    }
+
+    /// See [`TaskCell::abort`].
+    pub(crate) fn abort(&self, reason: CancelReason) {
+        self.0.abort(reason);
+    }
+
+    /// See [`TaskCell::inline_track`].
+    pub(crate) fn inline_track(&self) -> Option<&TrackState> {
+        self.0.inline_track()
+    }
+}
+
+impl Deref for TaskRef {
+    type Target = TaskHeader;
+
+    fn deref(&self) -> &TaskHeader {
+        &self.0.header
+    }
 }
 
 /// The next id of a tracked object (tasks, jobs, I/O): one sequence, so creation order is
@@ -67,8 +136,9 @@ impl TaskHeader {
         }
     }
 
-    /// Asks the task to stop; the first reason wins. Wakes it so it notices.
-    pub(crate) fn abort(&self, reason: CancelReason) {
+    /// Asks the task to stop; the first reason wins. The caller wakes the task
+    /// ([`TaskCell::abort`]).
+    fn request_abort(&self, reason: CancelReason) {
         {
             let mut slot = self.abort_reason.lock().unwrap_or_else(|p| p.into_inner());
             if slot.is_none() {
@@ -76,7 +146,6 @@ impl TaskHeader {
             }
         }
         self.abort_requested.store(true, Ordering::Release);
-        self.waker.wake();
     }
 
     pub(crate) fn abort_requested(&self) -> bool {

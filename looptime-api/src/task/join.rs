@@ -3,97 +3,173 @@
 use core::fmt;
 use core::future::Future;
 use core::pin::Pin;
-use core::task::{Context, Poll};
+use core::task::{Context, Poll, Waker};
 use std::any::Any;
 use std::panic::Location;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::task::Wake;
 
-use futures_util::task::AtomicWaker;
-
-use super::header::{CancelReason, TaskHeader, panic_text};
+use super::header::{CancelReason, ErasedSlot, TaskCell, TaskHeader, TaskRef, panic_text};
 use crate::{SpawnError, TimeError};
 
-/// Where a task's result waits for its [`JoinHandle`].
+/// Where a task's result waits for its [`JoinHandle`], beside the task's header in its
+/// [`TaskCell`]; the handle's waker waits under the same lock.
 pub(crate) struct JoinSlot<T> {
     state: Mutex<SlotState<T>>,
-    waker: AtomicWaker,
 }
 
 enum SlotState<T> {
-    Pending,
+    /// No result yet; the waker of the handle's last poll, if any.
+    Pending(Option<Waker>),
     Done(Result<T, JoinError>),
     Taken,
+    /// The handle was dropped first: a result is dropped on arrival.
+    Detached,
+}
+
+impl<T: Send + 'static> ErasedSlot for JoinSlot<T> {}
+
+/// A task's cell with a slot for an output of type `T`.
+pub(crate) type Cell<T> = Arc<TaskCell<JoinSlot<T>>>;
+
+/// The cell of a new task or job described by `header`.
+pub(crate) fn new_cell<T>(header: TaskHeader) -> Cell<T> {
+    Arc::new(TaskCell {
+        header,
+        track: OnceLock::new(),
+        slot: JoinSlot {
+            state: Mutex::new(SlotState::Pending(None)),
+        },
+    })
+}
+
+/// The waker of a task's innermost proxy layer (the cell's `track`): a wake of the task as
+/// that proxy sees it.
+impl<T: Send + 'static> Wake for TaskCell<JoinSlot<T>> {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if let Some(track) = self.track.get() {
+            track.wake_ref();
+        }
+    }
 }
 
 impl<T> JoinSlot<T> {
-    pub(crate) fn new() -> Arc<Self> {
-        Arc::new(JoinSlot {
-            state: Mutex::new(SlotState::Pending),
-            waker: AtomicWaker::new(),
-        })
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, SlotState<T>> {
+    fn lock(&self) -> MutexGuard<'_, SlotState<T>> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Stores the result unless one is there already; wakes the handle.
+    /// Stores the result unless one is there already (or nobody can receive it); wakes
+    /// the handle.
     fn complete(&self, result: Result<T, JoinError>) {
-        {
+        let waker = {
             let mut state = self.lock();
-            if !matches!(*state, SlotState::Pending) {
+            let SlotState::Pending(waker) = &mut *state else {
+                drop(state);
+                // A result nobody can receive is dropped here, outside the lock.
+                drop(result);
                 return;
-            }
+            };
+            let waker = waker.take();
             *state = SlotState::Done(result);
+            waker
+        };
+        if let Some(waker) = waker {
+            waker.wake();
         }
-        self.waker.wake();
     }
+}
+
+/// Delivers a task's output to its handle.
+pub(crate) fn deliver_output<T>(cell: &TaskCell<JoinSlot<T>>, value: T) {
+    cell.header.set_completed();
+    cell.slot.complete(Ok(value));
+}
+
+/// Delivers a task's panic to its handle.
+pub(crate) fn deliver_panic<T>(cell: &TaskCell<JoinSlot<T>>, payload: Box<dyn Any + Send>) {
+    let header = &cell.header;
+    let message = panic_text(&*payload);
+    header.set_panicked(message.clone());
+    cell.slot.complete(Err(JoinError {
+        site: Some(header.site),
+        repr: Repr::Panic(Mutex::new(Some(payload)), message),
+    }));
+}
+
+/// Delivers a task's cancellation to its handle.
+pub(crate) fn deliver_cancelled<T>(cell: &TaskCell<JoinSlot<T>>) {
+    let header = &cell.header;
+    let reason = header.abort_reason();
+    header.set_cancelled();
+    cell.slot.complete(Err(JoinError {
+        site: Some(header.site),
+        repr: Repr::Cancelled(reason),
+    }));
 }
 
 /// The producing side of a [`JoinSlot`]: completes it, or cancels it when dropped unfinished.
+///
+/// It also stands for the task's innermost proxy layer in that proxy's registry: when it is
+/// dropped (after the task's future, which is dropped first), the task leaves the registry
+/// of the proxy whose tracking lives in the cell.
 pub(crate) struct SlotSender<T> {
-    slot: Arc<JoinSlot<T>>,
-    header: Arc<TaskHeader>,
+    cell: Cell<T>,
     sent: bool,
+    /// The task's index in the registry of the proxy of the cell's `track`.
+    registered: Option<usize>,
 }
 
 impl<T> SlotSender<T> {
-    pub(crate) fn new(slot: Arc<JoinSlot<T>>, header: Arc<TaskHeader>) -> Self {
+    pub(crate) fn new(cell: Cell<T>) -> Self {
         SlotSender {
-            slot,
-            header,
+            cell,
             sent: false,
+            registered: None,
         }
     }
 
-    pub(crate) fn header(&self) -> &Arc<TaskHeader> {
-        &self.header
+    pub(crate) fn header(&self) -> &TaskHeader {
+        &self.cell.header
+    }
+
+    pub(crate) fn cell(&self) -> &Cell<T> {
+        &self.cell
+    }
+
+    /// The cell, and whether a result was sent (to set it when sending one).
+    pub(crate) fn parts(&mut self) -> (&TaskCell<JoinSlot<T>>, &mut bool) {
+        (&self.cell, &mut self.sent)
+    }
+
+    /// The task is in the registry of the proxy of the cell's `track`, at `index`.
+    pub(crate) fn set_registered(&mut self, index: usize) {
+        self.registered = Some(index);
     }
 
     pub(crate) fn send_output(&mut self, value: T) {
-        self.header.set_completed();
         self.sent = true;
-        self.slot.complete(Ok(value));
+        deliver_output(&self.cell, value);
     }
 
     pub(crate) fn send_panic(&mut self, payload: Box<dyn Any + Send>) {
-        let message = panic_text(&*payload);
-        self.header.set_panicked(message.clone());
         self.sent = true;
-        self.slot.complete(Err(JoinError {
-            site: Some(self.header.site),
-            repr: Repr::Panic(Mutex::new(Some(payload)), message),
-        }));
+        deliver_panic(&self.cell, payload);
     }
 
     pub(crate) fn send_cancelled(&mut self) {
-        let reason = self.header.abort_reason();
-        self.header.set_cancelled();
         self.sent = true;
-        self.slot.complete(Err(JoinError {
-            site: Some(self.header.site),
-            repr: Repr::Cancelled(reason),
-        }));
+        deliver_cancelled(&self.cell);
+    }
+}
+
+impl<T: Send + 'static> SlotSender<T> {
+    /// The task's header, shared.
+    pub(crate) fn task_ref(&self) -> TaskRef {
+        TaskRef::new(self.cell.clone())
     }
 }
 
@@ -101,6 +177,11 @@ impl<T> Drop for SlotSender<T> {
     fn drop(&mut self) {
         if !self.sent {
             self.send_cancelled();
+        }
+        if let Some(index) = self.registered
+            && let Some(track) = self.cell.track.get()
+        {
+            track.scope().task_finished(index, self.cell.header.id);
         }
     }
 }
@@ -117,46 +198,54 @@ impl<T> Drop for SlotSender<T> {
 /// Polling it again after it returned `Ready` panics, as for most futures.
 #[must_use = "dropping a JoinHandle detaches the task; bind it to `_handle` to keep it alive"]
 pub struct JoinHandle<T> {
-    slot: Arc<JoinSlot<T>>,
-    header: Arc<TaskHeader>,
+    cell: Cell<T>,
+    /// The handle returned `Ready`: nothing of the task's result is left in the cell.
+    received: bool,
 }
 
 impl<T> JoinHandle<T> {
-    pub(crate) fn new(slot: Arc<JoinSlot<T>>, header: Arc<TaskHeader>) -> Self {
-        JoinHandle { slot, header }
+    pub(crate) fn new(cell: Cell<T>) -> Self {
+        JoinHandle {
+            cell,
+            received: false,
+        }
     }
 
-    /// A handle that resolves at once to a refusal.
-    pub(crate) fn refused(header: Arc<TaskHeader>, error: SpawnError) -> Self {
-        let slot = JoinSlot::new();
-        slot.complete(Err(JoinError {
+    /// This handle, resolving at once to a refusal: the spawner did not accept the task
+    /// (whatever the task's own side stored when the spawner dropped it is replaced; nobody
+    /// has seen it, the handle was not returned yet).
+    pub(crate) fn refused(self, error: SpawnError) -> Self {
+        let header = &self.cell.header;
+        let refusal = SlotState::Done(Err(JoinError {
             site: Some(header.site),
             repr: Repr::Refused(error),
         }));
+        let previous = std::mem::replace(&mut *self.cell.slot.lock(), refusal);
         header.set_cancelled();
-        JoinHandle { slot, header }
+        drop(previous);
+        self
     }
 
     /// Cancels the task. A task that has not finished resolves to
     /// [`JoinError::is_cancelled`]; a blocking job that already started cannot be stopped,
     /// its result is discarded.
     pub fn abort(&self) {
-        self.header.abort(CancelReason::Aborted);
+        self.cell.abort(CancelReason::Aborted);
     }
 
     /// Whether the task has finished (completed, panicked or been cancelled).
     pub fn is_finished(&self) -> bool {
-        self.header.is_finished()
+        self.cell.header.is_finished()
     }
 
     /// A process-unique id of the task.
     pub fn id(&self) -> u64 {
-        self.header.id
+        self.cell.header.id
     }
 
     /// Where the task was spawned.
     pub fn spawn_site(&self) -> &'static Location<'static> {
-        self.header.site
+        self.cell.header.site
     }
 }
 
@@ -167,29 +256,51 @@ impl<T> Future for JoinHandle<T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        this.slot.waker.register(cx.waker());
-        let mut state = this.slot.lock();
-        match std::mem::replace(&mut *state, SlotState::Taken) {
-            SlotState::Pending => {
-                *state = SlotState::Pending;
+        let mut state = this.cell.slot.lock();
+        match &mut *state {
+            SlotState::Pending(waker) => {
+                match waker {
+                    Some(waker) if waker.will_wake(cx.waker()) => {}
+                    _ => *waker = Some(cx.waker().clone()),
+                }
                 Poll::Pending
             }
-            SlotState::Done(result) => {
+            SlotState::Done(_) => {
+                let SlotState::Done(result) = std::mem::replace(&mut *state, SlotState::Taken)
+                else {
+                    unreachable!()
+                };
+                drop(state);
+                this.received = true;
                 if result.as_ref().is_err_and(JoinError::is_panic) {
-                    this.header.set_observed();
+                    this.cell.header.set_observed();
                 }
                 Poll::Ready(result)
             }
-            SlotState::Taken => panic!("JoinHandle polled after it returned Ready"),
+            SlotState::Taken | SlotState::Detached => {
+                panic!("JoinHandle polled after it returned Ready")
+            }
         }
+    }
+}
+
+impl<T> Drop for JoinHandle<T> {
+    /// Detaches the task. Its result is dropped now if it is there, or when it arrives
+    /// (the cell itself may outlive the handle: proxies' registries and wakers hold it).
+    fn drop(&mut self) {
+        if self.received {
+            return;
+        }
+        let previous = std::mem::replace(&mut *self.cell.slot.lock(), SlotState::Detached);
+        drop(previous);
     }
 }
 
 impl<T> fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JoinHandle")
-            .field("id", &self.header.id)
-            .field("spawned_at", &format_args!("{}", self.header.site))
+            .field("id", &self.cell.header.id)
+            .field("spawned_at", &format_args!("{}", self.cell.header.site))
             .finish_non_exhaustive()
     }
 }

@@ -2,10 +2,12 @@
 
 mod header;
 mod join;
+#[cfg(all(test, not(looptime_loom)))]
+mod tests;
 mod work;
 
 #[allow(unused_imports)]
-pub(crate) use header::{CancelReason, TaskHeader, next_id};
+pub(crate) use header::{CancelReason, TaskHeader, TaskRef, next_id};
 pub use join::{JoinError, JoinHandle};
-pub(crate) use join::{JoinSlot, SlotSender};
+pub(crate) use join::{SlotSender, new_cell};
 pub use work::{BlockingJob, Task};

@@ -2,17 +2,32 @@
 
 use core::fmt;
 use core::future::Future;
-use core::pin::Pin;
-use core::task::{Context, Poll};
+use core::pin::{Pin, pin};
+use core::task::{Context, Poll, Waker};
 use std::panic::{AssertUnwindSafe, Location, catch_unwind};
-use std::sync::Arc;
 
 use pin_project_lite::pin_project;
 
-use super::{JoinSlot, SlotSender, TaskHeader};
+use super::header::{ErasedSlot, TaskCell, TaskHeader, TaskRef};
+use super::join::{
+    JoinSlot, SlotSender, deliver_cancelled, deliver_output, deliver_panic, new_cell,
+};
+use crate::proxy::tracking::{Layer, Layers};
+
+/// The innermost layers of a task, its output type erased: the future, the delivery of its
+/// result, and the tracking of the first proxy that took it.
+pub(crate) trait TaskFuture: Future<Output = ()> + Send {
+    fn cell(&self) -> &TaskCell<dyn ErasedSlot>;
+
+    fn task_ref(&self) -> TaskRef;
+
+    /// Polls from now on through the cell's `track` (set by the proxy that took the task),
+    /// with the cell as that layer's waker; the task is at `index` in that proxy's registry.
+    fn track_inline(self: Pin<&mut Self>, index: usize);
+}
 
 /// A boxed, type-erased task future.
-pub(crate) type BoxedTask = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+pub(crate) type BoxedTask = Pin<Box<dyn TaskFuture>>;
 
 /// A boxed, type-erased blocking closure.
 pub(crate) type BoxedJob = Box<dyn FnOnce() + Send + 'static>;
@@ -25,17 +40,26 @@ pub(crate) type BoxedJob = Box<dyn FnOnce() + Send + 'static>;
 /// and delivers the output to its join handle, so a runtime only has to poll it. Dropping
 /// it unfinished resolves the handle to a cancellation.
 pub struct Task {
-    header: Arc<TaskHeader>,
+    /// The user's future with the delivery of its result and the innermost proxy layer
+    /// (one allocation).
     future: BoxedTask,
+    /// The tracking of each further proxy the task was spawned through, inner to outer:
+    /// polled outermost first, each with its own waker.
+    layers: Layers,
 }
 
 pin_project! {
-    /// The innermost layer: aborts, panics, and the delivery of the output.
+    /// The innermost layers: the tracking of the first proxy that took the task (if any),
+    /// then aborts, panics, and the delivery of the output.
+    ///
+    /// Fields drop in order: the future first, then the sender (which cancels the handle
+    /// of an unfinished task, then leaves the first proxy's registry). `inline_waker` is
+    /// the waker of the innermost proxy layer (the cell), once a proxy took the task.
     struct Joined<F: Future> {
         #[pin]
         future: F,
         sender: SlotSender<F::Output>,
-        done: bool,
+        inline_waker: Option<Waker>,
     }
 }
 
@@ -44,30 +68,82 @@ impl<F: Future> Future for Joined<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.project();
-        if *this.done {
+        let (cell, sent) = this.sender.parts();
+        let body = Body {
+            future: this.future,
+            cell,
+            sent,
+        };
+        match (cell.track.get(), this.inline_waker.as_ref()) {
+            // As a proxy's tracking wrapper around the body would.
+            (Some(track), Some(waker)) => track.poll_as(waker, pin!(body), cx),
+            _ => {
+                // Not tracked by a proxy: an abort wakes the waker of the last poll (of a
+                // task still running).
+                if !*body.sent {
+                    cell.header.waker.register(cx.waker());
+                }
+                pin!(body).poll(cx)
+            }
+        }
+    }
+}
+
+/// A task's own layer, polled by [`Joined`]: aborts, panics, the delivery of the output.
+struct Body<'a, F: Future> {
+    future: Pin<&'a mut F>,
+    cell: &'a TaskCell<JoinSlot<F::Output>>,
+    /// Whether the result was delivered.
+    sent: &'a mut bool,
+}
+
+impl<F: Future> Future for Body<'_, F> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = &mut *self;
+        if *this.sent {
             return Poll::Ready(());
         }
-        let header = this.sender.header();
-        header.waker.register(cx.waker());
-        if header.abort_requested() {
-            *this.done = true;
-            this.sender.send_cancelled();
+        if this.cell.header.abort_requested() {
+            *this.sent = true;
+            deliver_cancelled(this.cell);
             return Poll::Ready(());
         }
-        let future = this.future;
+        let future = this.future.as_mut();
         match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(output)) => {
-                *this.done = true;
-                this.sender.send_output(output);
+                *this.sent = true;
+                deliver_output(this.cell, output);
                 Poll::Ready(())
             }
             Err(payload) => {
-                *this.done = true;
-                this.sender.send_panic(payload);
+                *this.sent = true;
+                deliver_panic(this.cell, payload);
                 Poll::Ready(())
             }
         }
+    }
+}
+
+impl<F> TaskFuture for Joined<F>
+where
+    F: Future + Send,
+    F::Output: Send + 'static,
+{
+    fn cell(&self) -> &TaskCell<dyn ErasedSlot> {
+        &**self.sender.cell()
+    }
+
+    fn task_ref(&self) -> TaskRef {
+        self.sender.task_ref()
+    }
+
+    fn track_inline(self: Pin<&mut Self>, index: usize) {
+        let this = self.project();
+        this.sender.set_registered(index);
+        *this.inline_waker = Some(Waker::from(this.sender.cell().clone()));
     }
 }
 
@@ -78,14 +154,13 @@ impl Task {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let header = sender.header().clone();
         Task {
-            header,
             future: Box::pin(Joined {
                 future,
                 sender,
-                done: false,
+                inline_waker: None,
             }),
+            layers: Layers::default(),
         }
     }
 
@@ -94,35 +169,50 @@ impl Task {
     where
         F: Future<Output = ()> + Send + 'static,
     {
-        let header = Arc::new(TaskHeader::new(site, None, true));
-        Task::with_output(future, SlotSender::new(JoinSlot::new(), header))
+        let cell = new_cell(TaskHeader::new(site, None, true));
+        Task::with_output(future, SlotSender::new(cell))
     }
 
-    pub(crate) fn header(&self) -> &Arc<TaskHeader> {
-        &self.header
+    pub(crate) fn header(&self) -> &TaskHeader {
+        &self.future.cell().header
     }
 
-    /// Wraps the future in another layer (a proxy's tracking).
-    pub(crate) fn map(self, wrap: impl FnOnce(BoxedTask) -> BoxedTask) -> Task {
-        Task {
-            header: self.header,
-            future: wrap(self.future),
-        }
+    /// The task's cell, with the tracking of the first proxy that took it.
+    pub(crate) fn cell(&self) -> &TaskCell<dyn ErasedSlot> {
+        self.future.cell()
+    }
+
+    /// The task's header, shared.
+    pub(crate) fn task_ref(&self) -> TaskRef {
+        self.future.task_ref()
+    }
+
+    /// Makes the cell's `track` the task's innermost tracking layer (the first proxy
+    /// took the task), registered at `index` in that proxy's registry.
+    pub(crate) fn tracked_inline(mut self, index: usize) -> Task {
+        self.future.as_mut().track_inline(index);
+        self
+    }
+
+    /// Wraps the task in another proxy's tracking (outside those it has).
+    pub(crate) fn layered(mut self, layer: Layer) -> Task {
+        self.layers.push(layer);
+        self
     }
 
     /// A process-unique id.
     pub fn id(&self) -> u64 {
-        self.header.id
+        self.header().id
     }
 
     /// Where the task was spawned.
     pub fn spawn_site(&self) -> &'static Location<'static> {
-        self.header.site
+        self.header().site
     }
 
     /// The task's name, if it was spawned with one.
     pub fn name(&self) -> Option<&str> {
-        self.header.name.as_deref()
+        self.header().name.as_deref()
     }
 }
 
@@ -130,16 +220,31 @@ impl Future for Task {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        self.future.as_mut().poll(cx)
+        let this = &mut *self;
+        this.layers.poll(this.future.as_mut(), cx)
+    }
+}
+
+impl Drop for Task {
+    /// In the order nested wrappers had: every layer finishes (outermost first, the
+    /// cell's last), then the future is dropped (an unfinished one cancels its handle,
+    /// then leaves the registry of the cell's layer), then each further layer leaves its
+    /// proxy's registry (innermost first; the fields drop in that order).
+    fn drop(&mut self) {
+        self.layers.finish();
+        if let Some(track) = self.future.cell().inline_track() {
+            track.finish();
+        }
     }
 }
 
 impl fmt::Debug for Task {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let header = self.header();
         f.debug_struct("Task")
-            .field("id", &self.header.id)
-            .field("spawned_at", &format_args!("{}", self.header.site))
-            .field("name", &self.header.name)
+            .field("id", &header.id)
+            .field("spawned_at", &format_args!("{}", header.site))
+            .field("name", &header.name)
             .finish_non_exhaustive()
     }
 }
@@ -150,7 +255,7 @@ impl fmt::Debug for Task {
 /// Like [`Task`], it already catches panics and delivers its result to its join handle.
 /// Dropping it without running resolves the handle to a cancellation.
 pub struct BlockingJob {
-    header: Arc<TaskHeader>,
+    header: TaskRef,
     job: BoxedJob,
 }
 
@@ -161,7 +266,7 @@ impl BlockingJob {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        let header = sender.header().clone();
+        let header = sender.task_ref();
         BlockingJob {
             header,
             job: Box::new(move || {
@@ -177,7 +282,7 @@ impl BlockingJob {
         }
     }
 
-    pub(crate) fn header(&self) -> &Arc<TaskHeader> {
+    pub(crate) fn header(&self) -> &TaskRef {
         &self.header
     }
 
