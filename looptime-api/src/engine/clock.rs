@@ -58,12 +58,13 @@ pub(crate) struct ClockState {
     pub(crate) gone_waker: Option<Waker>,
 }
 
-/// Timers woken after the lock is released.
-pub(crate) type Fired = Vec<Arc<TimerEntry>>;
+/// The wakers of fired (or interrupted) timers, taken out under the lock and woken
+/// after it is released.
+pub(crate) type Fired = Vec<Waker>;
 
-pub(crate) fn wake_all(fired: impl IntoIterator<Item = Arc<TimerEntry>>) {
-    for entry in fired {
-        entry.waker.wake();
+pub(crate) fn wake_all(fired: impl IntoIterator<Item = Waker>) {
+    for waker in fired {
+        waker.wake();
     }
 }
 
@@ -266,8 +267,7 @@ impl ClockCore {
     /// the driver to cancel the tasks it did not reach. Returns the fallible waits to wake.
     pub(crate) fn interrupt(&self, st: &mut ClockState, error: TimeError, era: u64) -> Fired {
         let mut interrupted = Vec::new();
-        st.queue.interrupt_all(&error, &mut interrupted);
-        interrupted.retain(|entry| entry.is_fallible());
+        st.queue.interrupt_fallible(&error, &mut interrupted);
         tracing::debug!(
             loop_time = ?Duration::from_nanos(self.now_nanos()),
             reason = %error,
@@ -316,10 +316,17 @@ impl ClockCore {
 /// The engine's implementation of a wait; registers on first poll.
 pub(crate) struct EngineSleep {
     core: Arc<ClockCore>,
-    deadline: u64,
-    site: &'static Location<'static>,
-    entry: Option<Arc<TimerEntry>>,
-    outcome: Option<Result<(), TimeError>>,
+    wait: Wait,
+}
+
+/// Where a wait is: its deadline and site live in its entry once it is registered.
+enum Wait {
+    New {
+        deadline: u64,
+        site: &'static Location<'static>,
+    },
+    Registered(Arc<TimerEntry>),
+    Done(Result<(), TimeError>),
 }
 
 impl EngineSleep {
@@ -330,10 +337,10 @@ impl EngineSleep {
     ) -> Self {
         EngineSleep {
             core,
-            deadline: deadline.as_nanos(),
-            site,
-            entry: None,
-            outcome: None,
+            wait: Wait::New {
+                deadline: deadline.as_nanos(),
+                site,
+            },
         }
     }
 
@@ -342,35 +349,36 @@ impl EngineSleep {
         cx: &mut Context<'_>,
         fallible: bool,
     ) -> Poll<Result<(), TimeError>> {
-        if let Some(outcome) = &self.outcome {
-            return Poll::Ready(outcome.clone());
+        if let Wait::New { deadline, site } = self.wait {
+            self.wait = match self.core.register(deadline, site) {
+                Ok(entry) => Wait::Registered(entry),
+                Err(outcome) => Wait::Done(outcome),
+            };
         }
-        let entry = match &self.entry {
-            Some(entry) => entry,
-            None => match self.core.register(self.deadline, self.site) {
-                Ok(entry) => self.entry.insert(entry),
-                Err(outcome) => {
-                    self.outcome = Some(outcome.clone());
-                    return Poll::Ready(outcome);
-                }
-            },
+        let entry = match &self.wait {
+            Wait::Registered(entry) => entry,
+            Wait::Done(outcome) => return Poll::Ready(outcome.clone()),
+            Wait::New { .. } => unreachable!("registered above"),
         };
         if fallible {
             entry.mark_fallible();
         }
-        let outcome = match entry.state() {
+        let state = match entry.state() {
             EntryState::Pending => {
                 entry.waker.register(cx.waker());
-                match entry.state() {
-                    EntryState::Pending => return Poll::Pending,
-                    EntryState::Fired => Ok(()),
-                    EntryState::Interrupted(e) => Err(e),
-                }
+                entry.state()
             }
-            EntryState::Fired => Ok(()),
-            EntryState::Interrupted(e) => Err(e),
+            state => state,
         };
-        self.outcome = Some(outcome.clone());
+        let outcome = match state {
+            EntryState::Pending => return Poll::Pending,
+            EntryState::Fired => Ok(()),
+            EntryState::Interrupted(record) => {
+                Err(self.core.lock().queue.read_interruption(record))
+            }
+        };
+        // The queue let go of the entry when it fired or was interrupted: so does this.
+        self.wait = Wait::Done(outcome.clone());
         Poll::Ready(outcome)
     }
 }
@@ -394,10 +402,17 @@ impl SleepImpl for EngineSleep {
 
 impl Drop for EngineSleep {
     fn drop(&mut self) {
-        if let Some(entry) = &self.entry
-            && entry.cancel()
-        {
+        let Wait::Registered(entry) = &self.wait else {
+            return;
+        };
+        if entry.cancel() {
+            // The queue drops the entry later, under the clock's lock: with no waker in
+            // it, that runs no code of the task's.
+            drop(entry.waker.take());
             self.core.cancelled();
+        } else if let EntryState::Interrupted(record) = entry.state() {
+            // Interrupted but never told: the queue's record of why is one reader short.
+            self.core.lock().queue.release_interruption(record);
         }
     }
 }

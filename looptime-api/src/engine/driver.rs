@@ -183,7 +183,7 @@ impl Driver {
                     // the passes found it: the next jump needs no new ones.
                     // Real-time waits that follow count from here, not from before it.
                     if quiet_epoch.is_some_and(|epoch| scope.still_idle(epoch)) {
-                        self.quiet = quiet.restarted_now();
+                        self.quiet = quiet.restarted();
                     }
                     return Poll::Ready(());
                 }

@@ -41,9 +41,10 @@ impl Quiescence {
         taken
     }
 
-    /// The same progress, with the quiet stretch counted from now.
-    pub(crate) fn restarted_now(mut self) -> Quiescence {
-        self.since = Some(std::time::Instant::now());
+    /// The same progress, with the start of the quiet stretch forgotten: real-time waits
+    /// that follow count from when they are decided (read from the clock only then).
+    pub(crate) fn restarted(mut self) -> Quiescence {
+        self.since = None;
         self
     }
 
