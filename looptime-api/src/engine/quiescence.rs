@@ -48,9 +48,10 @@ impl Quiescence {
         self
     }
 
-    /// When the scope went quiet: the real instant its current count began. Real-time
-    /// waits that follow are measured from there, so the passes' own cost does not delay
-    /// them (R11's steps, R12's countdown).
+    /// When the scope went quiet, if blocking work or tracked I/O was in flight then: the
+    /// real instant its current count began. Real-time steps that follow are measured
+    /// from there, so the passes' own cost does not delay them (R11's steps,
+    /// `io_patience`, R12's countdown while I/O is awaited).
     pub(crate) fn quiet_since(&self) -> Option<std::time::Instant> {
         self.since
     }
@@ -99,7 +100,11 @@ impl Quiescence {
                     self.saw_wake = true;
                 }
                 self.epoch = Some(epoch);
-                self.since = Some(std::time::Instant::now());
+                // Only real-time steps count from here (R11, `io_patience`); a jump needs
+                // no clock. Other real-time waits (R12 without tracked I/O in flight)
+                // count from when they are decided, after the passes.
+                self.since =
+                    (scope.blocking() > 0 || scope.io_waiting() > 0).then(std::time::Instant::now);
                 self.passes = 0;
             }
             // Every count needs one pass at least: ask what it needs only after that one.
