@@ -133,7 +133,7 @@ fn run(config: &Config, filter: &Filter) -> Result<(), String> {
         SplitMix64::new(SplitMix64::SEED).durations(n, Duration::from_millis(1), 1, 1_000_000);
     let longest = delays.iter().copied().max().unwrap_or_default();
     println!(
-        "B4: size_of Sleep: looptime {} B (+ its boxed engine state and queue entry), tokio {} B",
+        "B4: size_of Sleep: looptime {} B (+ its queue entry), tokio {} B",
         size_of::<Sleep>(),
         size_of::<tokio::time::Sleep>()
     );
