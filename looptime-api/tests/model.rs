@@ -28,10 +28,11 @@
 //!
 //! # The rules it encodes
 //!
-//! Timers (R9, R15):
-//! - each proxy fires its due timers in deadline order, FIFO for equal deadlines
+//! Timers (R8, R9, R15):
+//! - a proxy fires its due timers in deadline order, FIFO for equal deadlines
 //!   (registration order; a sleep registers on its first poll), and the woken tasks run
-//!   in that order;
+//!   in that order; it fires those of its descendants with them, in one order across the
+//!   tree (see "Nested proxies");
 //! - `timeout` polls its inner future first, so an inner sleep ready at the deadline
 //!   wins; a wait whose deadline is not after `now` completes at its first poll;
 //! - `JoinHandle::abort` of an unfinished task cancels it, even if its timer fired at the
@@ -51,10 +52,9 @@
 //!   order, each shifting from the time at which it takes its turn;
 //! - the shift steps deadline by deadline through the window `(now, now + d]`: at each
 //!   step it fires that tick's timers (FIFO), then waits for the queue to empty before
-//!   the next; at the last step it fires the timers due at `now + d` and returns
-//!   without waiting: the caller is woken after the tasks of its proxy woken at that
-//!   tick, but before those of the proxy's descendants (their timers fire through the
-//!   arm helper, which runs after);
+//!   the next; at the last step it fires the timers due at `now + d` (the proxy's and
+//!   its descendants') and returns without waiting: the caller is woken after every task
+//!   woken at that tick;
 //! - `advance_time(0)` waits for the queue to empty, and moves nothing;
 //! - aborting the caller does not stop the shift: its advance task goes on, detached;
 //! - on the virtual proxy, a shift that reaches `end` stops there and ends time as the
@@ -68,13 +68,15 @@
 //! - absolute deadlines (`sleep_until`, `timeout_at`, in the task's proxy's own time) and
 //!   relative ones are honoured after a shift.
 //!
-//! Nested proxies (R6): a child's (and a grandchild's) time is its parent's plus its own
-//! offset; the virtual proxy's driver, and its `advance_time`, reach a child's timers
-//! through the child's arm helper, whose one timer sits in the parent's queue at the
-//! child's earliest deadline. Hence, at one tick, **the parent's tasks run first, then the
-//! child's, then the grandchild's**, whatever order the timers were registered in: each
-//! proxy is FIFO on its own, and a child's timers fire only when its helper runs, after
-//! every wake of its parent's tick was queued (a deviation from R8, below).
+//! Nested proxies (R6, R8): a child's (and a grandchild's) time is its parent's plus its
+//! own offset. Whatever fires a proxy's due timers (the virtual proxy's driver, an
+//! `advance_time` step, an arm helper) fires with them those of its descendants, each at
+//! its own time (the firing proxy's, shifted by the offsets down to it; after the end of
+//! time, only what is due before the end), and the woken tasks run **by deadline in the
+//! firing proxy's time, then in registration order across the tree** (one sequence for
+//! every proxy). A child's arm helper, whose one timer sits in the parent's queue at the
+//! child's earliest deadline, keeps that timer armed; when it runs it usually finds
+//! nothing left due.
 //!
 //! End of time (R13): `end` is inclusive: timers before it fire, then every pending
 //! fallible wait (`timeout`, `timeout_at`) of the virtual proxy resolves to `EndOfTime`,
@@ -83,13 +85,6 @@
 //! same order. Tasks blocked on a plain sleep are cancelled once the queue is empty;
 //! zero-time work still runs; a later wait needing time fails at once (on a child, once
 //! its helper heard of the end).
-//!
-//! # Known deviation from the SPEC
-//!
-//! R8 says a shift fires the timers of a proxy *and its descendants* in deadline order,
-//! FIFO for equal deadlines; across proxies the order is "parent first" instead, as above.
-//! The model encodes what happens, so that the property keeps guarding everything else,
-//! and `equal_deadlines_across_proxies_fire_the_ancestor_first` pins it.
 //!
 //! # Real clock
 //!
@@ -378,10 +373,24 @@ impl<'a> Model<'a> {
         due
     }
 
-    fn fire_due(&mut self, level: usize, upto: u64) -> Vec<Proc> {
-        let due = self.pending_until(level, upto);
+    /// `ClockCore::fire_tree`: fires the entries of `level` due at `upto` and those of its
+    /// descendants (all on its time) due at `upto` shifted by their offsets, and returns
+    /// their owners by deadline in `level`'s time, then registration.
+    fn fire_tree(&mut self, level: usize, upto: u64) -> Vec<Proc> {
+        let mut due = Vec::new();
+        let mut shift = 0;
+        for l in level..self.proxies.len() {
+            if l > level {
+                shift += self.proxies[l].offset;
+            }
+            for id in self.pending_until(l, upto + shift) {
+                let e = &self.entries[id];
+                due.push((i128::from(e.tick) - i128::from(shift), e.seq, id));
+            }
+        }
+        due.sort_by_key(|&(key, seq, _)| (key, seq));
         due.into_iter()
-            .map(|id| {
+            .map(|(_, _, id)| {
                 self.entries[id].state = EntryState::Fired;
                 self.entries[id].owner
             })
@@ -721,7 +730,7 @@ impl<'a> Model<'a> {
             } else {
                 now
             };
-            let fired = self.fire_due(level, upto);
+            let fired = self.fire_tree(level, upto);
             let next = self.next_tick(level);
             let helper = &mut self.proxies[level].helper;
             helper.armed = next;
@@ -821,7 +830,7 @@ impl<'a> Model<'a> {
         } else {
             to
         };
-        let mut woken = self.fire_due(0, due);
+        let mut woken = self.fire_tree(0, due);
         let ended = end.is_some() && !self.proxies[0].ended;
         if ended {
             self.proxies[0].ended = true;
@@ -867,7 +876,7 @@ impl<'a> Model<'a> {
                 true
             }
         };
-        let fired = self.fire_due(level, self.now_of(level));
+        let fired = self.fire_tree(level, self.now_of(level));
         if std::mem::take(&mut self.proxies[level].helper.waker) {
             self.wake(Proc::Helper(level));
         }
@@ -1480,20 +1489,16 @@ fn real_clock_relative_waits_count_from_the_shifted_time() {
     assert!(chrono.elapsed() < Duration::from_secs(5), "no real waiting");
 }
 
-// ---------------------------------------------------------------- known deviations
+// ---------------------------------------------------------------- across proxies
 
-/// Pins the present order at equal deadlines across proxies, which the model encodes:
-/// the proxy's own timers fire first, then its child's, whatever the registration order.
-/// The child's timers fire only when its arm helper runs (`engine/arm.rs`,
-/// `ArmTask::poll`), after every wake of the parent's tick was queued.
-///
-/// SPEC R8 asks for more: the timers "of this proxy and its descendants ... in deadline
-/// order (FIFO for equal deadlines)", one order across the tree. That needs one sequence
-/// of registrations for the whole tree and a firing that merges the proxies' due timers;
-/// until then this test and the model's rule say what happens, and a change to it must
-/// change both.
+/// SPEC R8: the timers "of this proxy and its descendants whose deadline is now due fire
+/// in deadline order (FIFO for equal deadlines)", one order across the tree. The child's
+/// timer, registered first, fires first, although it sits in the child's queue and the
+/// parent's own timer in the parent's: the parent fires its descendants' due timers with
+/// its own (`ClockCore::fire_tree`) rather than leaving them to the child's arm helper,
+/// which would run after every wake of the parent's tick.
 #[test]
-fn equal_deadlines_across_proxies_fire_the_ancestor_first() {
+fn fifo_across_a_proxy_and_its_child() {
     let runtime = Tokio::current_thread().expect("a tokio runtime");
     let proxies = proxies(&runtime, 1);
     let log: Arc<Mutex<Vec<&str>>> = Arc::default();
@@ -1519,9 +1524,44 @@ fn equal_deadlines_across_proxies_fire_the_ancestor_first() {
         .unwrap();
     assert_eq!(
         *log.lock().unwrap(),
-        ["parent", "child"],
-        "the child's timer was registered first, yet the parent's fires first"
+        ["child", "parent"],
+        "the child's timer was registered first: it fires first"
     );
+}
+
+/// SPEC R8 on virtual time, with the driver's jump: a grandchild, the virtual proxy and
+/// a child (the grandchild shifted ahead: its local deadline is later, the same instant
+/// of the virtual time) fire in
+/// registration order.
+#[test]
+fn fifo_across_a_virtual_proxy_and_its_descendants() {
+    let runtime = Tokio::current_thread().expect("a tokio runtime");
+    let proxies = proxies(&runtime, 2);
+    let _on = proxies[0]
+        .setup_looptime(Settings::new())
+        .expect("valid settings");
+    let log: Arc<Mutex<Vec<&str>>> = Arc::default();
+    proxies[0]
+        .block_on(async {
+            proxies[2].advance_time(ms(5)).await.unwrap();
+            let mut handles = Vec::new();
+            for (name, proxy, after) in [
+                ("grandchild", &proxies[2], 10),
+                ("parent", &proxies[0], 10),
+                ("child", &proxies[1], 10),
+            ] {
+                let (clock, log) = (proxy.clone(), log.clone());
+                handles.push(proxy.spawn(async move {
+                    clock.sleep(ms(after)).await;
+                    log.lock().unwrap().push(name);
+                }));
+            }
+            for handle in handles {
+                handle.await.unwrap();
+            }
+        })
+        .unwrap();
+    assert_eq!(*log.lock().unwrap(), ["grandchild", "parent", "child"]);
 }
 
 /// SPEC R13: `end` is inclusive ("`sleep(end)` does not complete"), in a child of the

@@ -1,7 +1,8 @@
 //! `advance_time` (SPEC R8): shift a proxy's time forward, deadline by deadline.
 //!
 //! Rather than one jump that skips the work in between, the shift steps to each pending
-//! deadline inside the window in order, fires that tick's timers (FIFO), and lets the
+//! deadline inside the window in order, fires that tick's timers, the proxy's and its
+//! descendants' together (FIFO across them), and lets the
 //! scope settle (quiet, as the driver defines it) before the next step; so a task that
 //! sleeps in a loop runs once per period, as it would in real time. The stepping runs in a
 //! helper task on the parent, outside the scope, so its own scheduler passes do not count
@@ -12,7 +13,7 @@ use core::pin::Pin;
 use core::task::{Context, Poll};
 use std::sync::Arc;
 
-use super::clock::{ClockCore, wake_all};
+use super::clock::{ClockCore, Firing};
 use super::quiescence::Quiescence;
 use super::settings::ceil_to;
 use crate::AdvanceError;
@@ -88,7 +89,7 @@ impl AdvanceTask {
     fn step(&self, target: Target) -> Option<Result<(), AdvanceError>> {
         let core = &self.core;
         let mut st = core.lock();
-        let mut fired = Vec::new();
+        let mut fired = Firing::default();
         let next = st.queue.next_tick();
         let result = match target {
             Target::Virtual(target) => {
@@ -98,7 +99,9 @@ impl AdvanceTask {
                 };
                 if let Some(error) = core.move_to(&mut st, to, &mut fired) {
                     let era = self.scope.next_interrupt_epoch();
-                    fired.extend(core.interrupt(&mut st, error.clone(), era));
+                    fired
+                        .wakers
+                        .extend(core.interrupt(&mut st, error.clone(), era));
                     Some(Err(AdvanceError::EndOfTime(error)))
                 } else {
                     last.then_some(Ok(()))
@@ -119,18 +122,18 @@ impl AdvanceTask {
                         true
                     }
                 };
-                st.queue.fire_due(core.now_nanos(), &mut fired);
+                core.fire_tree(&mut st, core.now_nanos(), &mut fired);
                 let rearm = st.arm.rearm();
                 drop(st);
                 if let Some(waker) = rearm {
                     waker.wake();
                 }
-                wake_all(fired);
+                fired.wake();
                 return done.then_some(Ok(()));
             }
         };
         drop(st);
-        wake_all(fired);
+        fired.wake();
         result
     }
 }

@@ -4,6 +4,11 @@
 //! the parent for its earliest deadline. A small helper task, spawned on the parent,
 //! waits on that timer, fires what is due, and re-arms. `advance_time` shifts the offset
 //! and wakes the helper, so the cost of a shift is O(k log n), never O(n).
+//!
+//! The timers of a proxy on its parent's time are fired with the parent's, by whichever
+//! clock fires the parent's (`ClockCore::fire_tree`), so that a tree's timers due at one
+//! tick fire in one FIFO order (SPEC R8); the helper mostly finds nothing left due, and
+//! keeps the parent's timer armed for the next deadline.
 
 use core::future::Future;
 use core::pin::Pin;
@@ -11,7 +16,7 @@ use core::task::{Context, Poll, Waker};
 use std::panic::Location;
 use std::sync::{Arc, Weak};
 
-use super::clock::{ClockCore, wake_all};
+use super::clock::{ClockCore, Firing, wake_all};
 use crate::{Instant, Sleep, Task, TimeError};
 
 /// The helper's bookkeeping, behind the clock's lock.
@@ -128,7 +133,7 @@ impl Future for ArmTask {
             } else {
                 now
             };
-            let mut fired = Vec::new();
+            let mut fired = Firing::default();
             let next = {
                 let mut st = core.lock();
                 if st.shut_down || core.is_virtual() {
@@ -137,13 +142,13 @@ impl Future for ArmTask {
                     self.finished = true;
                     return Poll::Ready(());
                 }
-                st.queue.fire_due(due, &mut fired);
+                core.fire_tree(&mut st, due, &mut fired);
                 let next = st.queue.next_tick();
                 st.arm.armed = next;
                 st.arm.waker = Some(cx.waker().clone());
                 next
             };
-            wake_all(fired);
+            fired.wake();
             let Some(next) = next else {
                 self.sleep = None;
                 return Poll::Pending;

@@ -3,13 +3,18 @@
 //!
 //! Reads of `now()` are lock-free; everything that changes time or the queue holds the
 //! state lock, and wakers are woken after it is released.
+//!
+//! A clock that fires its due timers fires those of its descendants on its time with
+//! them, and wakes them all in one order (SPEC R8): by deadline, then by registration,
+//! counted by one sequence across the proxy tree. Locks are taken parent before child;
+//! no path holds a clock's lock while it takes an ancestor's.
 
 use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
 use core::time::Duration;
 use std::panic::Location;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::SystemTime;
 
 use super::arm;
@@ -26,6 +31,11 @@ pub(crate) struct ClockCore {
     virtual_now: AtomicU64,
     /// Parent mode: local time = parent time + offset (nanoseconds).
     offset: AtomicI64,
+    /// The registration sequence of the proxy tree, shared by all its queues.
+    sequence: Arc<AtomicU64>,
+    /// The clocks of the child proxies (pruned as they go). Its lock is never held while
+    /// another lock is taken.
+    children: Mutex<Vec<Weak<ClockCore>>>,
     state: Mutex<ClockState>,
 }
 
@@ -62,6 +72,28 @@ pub(crate) struct ClockState {
 /// after it is released.
 pub(crate) type Fired = Vec<Waker>;
 
+/// What a firing across a proxy tree collects under the locks, to wake (and let go of)
+/// after they are released.
+#[derive(Default)]
+pub(crate) struct Firing {
+    /// The wakers, in the order to wake them.
+    pub(crate) wakers: Fired,
+    /// Fired entries of a tree being merged: `(deadline tick in the firing clock's time,
+    /// seq, waker)`.
+    keyed: Vec<(i128, u64, Waker)>,
+    /// The descendants' clocks visited: dropped, perhaps last, after the locks are.
+    held: Vec<Arc<ClockCore>>,
+}
+
+impl Firing {
+    /// Wakes what was collected, in order, and lets go of the clocks held; keeps the
+    /// buffers for the next firing.
+    pub(crate) fn wake(&mut self) {
+        wake_all(self.wakers.drain(..));
+        self.held.clear();
+    }
+}
+
 pub(crate) fn wake_all(fired: impl IntoIterator<Item = Waker>) {
     for waker in fired {
         waker.wake();
@@ -74,14 +106,19 @@ impl ClockCore {
         let resolved = settings
             .resolved(0)
             .expect("the default settings are valid");
-        Arc::new(ClockCore {
+        let sequence = parent_clock
+            .as_ref()
+            .map_or_else(Arc::default, |parent| parent.sequence.clone());
+        let core = Arc::new(ClockCore {
             parent,
             parent_clock,
             virtual_mode: AtomicBool::new(false),
             virtual_now: AtomicU64::new(0),
             offset: AtomicI64::new(0),
+            sequence: sequence.clone(),
+            children: Mutex::new(Vec::new()),
             state: Mutex::new(ClockState {
-                queue: TimerQueue::new(resolved.resolution),
+                queue: TimerQueue::with_sequence(resolved.resolution, sequence),
                 settings,
                 resolved,
                 ended: None,
@@ -97,7 +134,92 @@ impl ClockCore {
                 runtime_gone: None,
                 gone_waker: None,
             }),
-        })
+        });
+        if let Some(parent) = &core.parent_clock {
+            let mut children = parent.children.lock().unwrap_or_else(|p| p.into_inner());
+            children.retain(|child| child.strong_count() > 0);
+            children.push(Arc::downgrade(&core));
+        }
+        core
+    }
+
+    /// The clocks of the live child proxies.
+    fn live_children(&self) -> Vec<Arc<ClockCore>> {
+        let mut children = self.children.lock().unwrap_or_else(|p| p.into_inner());
+        if children.is_empty() {
+            return Vec::new();
+        }
+        let mut live = Vec::with_capacity(children.len());
+        children.retain(|child| match child.upgrade() {
+            Some(child) => {
+                live.push(child);
+                true
+            }
+            None => false,
+        });
+        live
+    }
+
+    /// Fires the timers of this clock (`st`, its locked state) due at or before `due`,
+    /// and those of its descendants on its time (those not virtual themselves), each due
+    /// at `due` shifted by its offsets from this clock; collects their wakers into
+    /// `fired` by deadline in this clock's time, then registration (SPEC R8).
+    ///
+    /// Locks each descendant's state while this clock's is held: parent before child.
+    pub(crate) fn fire_tree(&self, st: &mut ClockState, due: u64, fired: &mut Firing) {
+        let children = self.live_children();
+        if children.is_empty() {
+            st.queue.fire_due(due, &mut fired.wakers);
+            return;
+        }
+        let mut keyed = std::mem::take(&mut fired.keyed);
+        st.queue.fire_due_with(due, |tick, seq, waker| {
+            keyed.push((i128::from(tick), seq, waker));
+        });
+        for child in children {
+            child.fire_descendant(i128::from(due), 0, &mut keyed, &mut fired.held);
+            fired.held.push(child);
+        }
+        // Each queue's run is in `(tick, seq)` order already: a stable merge.
+        keyed.sort_by_key(|&(key, seq, _)| (key, seq));
+        fired
+            .wakers
+            .extend(keyed.drain(..).map(|(_, _, waker)| waker));
+        fired.keyed = keyed;
+    }
+
+    /// One descendant's part of [`fire_tree`](Self::fire_tree): `parent_due` is the due
+    /// instant in the parent's time, `parent_shift` the parent's time minus the firing
+    /// clock's.
+    fn fire_descendant(
+        &self,
+        parent_due: i128,
+        parent_shift: i128,
+        keyed: &mut Vec<(i128, u64, Waker)>,
+        held: &mut Vec<Arc<ClockCore>>,
+    ) {
+        if self.is_virtual() {
+            // Its own time, which its own driver moves.
+            return;
+        }
+        let offset = i128::from(self.offset());
+        let (due, shift) = (parent_due + offset, parent_shift + offset);
+        {
+            let mut st = self.lock();
+            if st.shut_down || self.is_virtual() {
+                return;
+            }
+            if due >= 0 {
+                let due = due.min(i128::from(u64::MAX)) as u64;
+                st.queue.fire_due_with(due, |tick, seq, waker| {
+                    keyed.push((i128::from(tick) - shift, seq, waker));
+                });
+            }
+            for child in self.live_children() {
+                child.fire_descendant(due, shift, keyed, held);
+                held.push(child);
+            }
+        }
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, ClockState> {
@@ -169,6 +291,9 @@ impl ClockCore {
 
     /// Switches to (or reconfigures) the virtual clock and enables it (SPEC R16).
     pub(crate) fn setup(&self, settings: Settings) -> Result<(), SetupError> {
+        // Read before the lock: a parent proxy's wall clock takes the parent's lock, and
+        // no clock takes an ancestor's lock while holding its own.
+        let parent_wall = self.parent.system_time();
         let mut st = self.lock();
         if st.shut_down {
             return Err(SetupError::ShutDown);
@@ -188,9 +313,7 @@ impl ClockCore {
             );
         }
         st.queue.set_resolution(resolved.resolution);
-        st.wall_origin = self
-            .parent
-            .system_time()
+        st.wall_origin = parent_wall
             .checked_sub(Duration::from_nanos(resolved.start))
             .unwrap_or(SystemTime::UNIX_EPOCH);
         self.virtual_now.store(resolved.start, Ordering::Release);
@@ -240,7 +363,7 @@ impl ClockCore {
         &self,
         st: &mut ClockState,
         target: u64,
-        fired: &mut Fired,
+        fired: &mut Firing,
     ) -> Option<TimeError> {
         let now = self.virtual_now.load(Ordering::Acquire);
         let mut target = ceil_to(target.max(now), st.resolved.resolution).unwrap_or(u64::MAX);
@@ -254,7 +377,7 @@ impl ClockCore {
         } else {
             target
         };
-        st.queue.fire_due(due, fired);
+        self.fire_tree(st, due, fired);
         if end.is_some() && st.ended.is_none() {
             let error = TimeError::end_of_time(Duration::from_nanos(target));
             st.ended = Some(error.clone());

@@ -25,7 +25,7 @@ use core::time::Duration;
 use std::sync::{Arc, MutexGuard};
 use std::time::Instant as RealInstant;
 
-use super::clock::{ClockCore, ClockState, Fired, wake_all};
+use super::clock::{ClockCore, ClockState, Fired, Firing, wake_all};
 use super::quiescence::Quiescence;
 use crate::TimeError;
 use crate::proxy::scope::ScopeState;
@@ -57,7 +57,7 @@ pub(crate) struct Driver {
     generation: u64,
     root_cancelled: Option<TimeError>,
     /// The timers a jump fired, kept between jumps so a jump allocates nothing.
-    fired: Fired,
+    fired: Firing,
 }
 
 /// The last step of a run of real-time steps.
@@ -518,10 +518,10 @@ impl Driver {
     ) -> Decision {
         let fired = &mut self.fired;
         if let Some(error) = core.move_to(&mut st, target, fired) {
-            interrupt_locked(core, scope, &mut st, error, fired);
+            interrupt_locked(core, scope, &mut st, error, &mut fired.wakers);
         }
         drop(st);
-        wake_all(fired.drain(..));
+        fired.wake();
         Decision::Moved
     }
 }
@@ -551,16 +551,16 @@ fn settle_interrupted_step(core: &ClockCore, scope: &ScopeState, step: Step) {
 pub(crate) fn advance(core: &ClockCore, scope: &ScopeState, amount: u64) -> bool {
     let mut st = core.lock();
     let target = core.now_nanos().saturating_add(amount);
-    let mut fired = Vec::new();
+    let mut fired = Firing::default();
     let ended = match core.move_to(&mut st, target, &mut fired) {
         Some(error) => {
-            interrupt_locked(core, scope, &mut st, error, &mut fired);
+            interrupt_locked(core, scope, &mut st, error, &mut fired.wakers);
             true
         }
         None => false,
     };
     drop(st);
-    wake_all(fired);
+    fired.wake();
     ended
 }
 

@@ -1,6 +1,8 @@
 //! The timer queue of one proxy: a hierarchical timing wheel ordered by `(tick, seq)`.
 //!
-//! Equal ticks fire in insertion order (`seq`), so equal deadlines are FIFO.
+//! Equal ticks fire in insertion order (`seq`), so equal deadlines are FIFO. The
+//! sequence is shared by every queue of a proxy tree (SPEC R8): a clock firing its
+//! descendants' timers with its own orders them all by one registration order.
 //!
 //! # Layout
 //!
@@ -40,7 +42,7 @@ use std::cmp::{Ordering as CmpOrdering, Reverse};
 use std::collections::{BinaryHeap, VecDeque};
 use std::panic::Location;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
 use std::task::Waker;
 
 use futures_util::task::AtomicWaker;
@@ -284,7 +286,8 @@ pub(crate) struct TimerQueue {
     spare: Vec<Vec<Item>>,
     /// Entries held, live or cancelled.
     len: usize,
-    seq: u64,
+    /// The registration sequence, shared with the other queues of the proxy tree.
+    seq: Arc<AtomicU64>,
     resolution: u64,
     /// Cancelled entries still held.
     stale: usize,
@@ -300,7 +303,13 @@ pub(crate) struct TimerQueue {
 pub(crate) const NEVER: u64 = u64::MAX;
 
 impl TimerQueue {
+    #[cfg(test)]
     pub(crate) fn new(resolution: u64) -> Self {
+        Self::with_sequence(resolution, Arc::default())
+    }
+
+    /// A queue numbering its registrations from `seq`, which other queues may share.
+    pub(crate) fn with_sequence(resolution: u64, seq: Arc<AtomicU64>) -> Self {
         TimerQueue {
             base: 0,
             levels: Default::default(),
@@ -308,7 +317,7 @@ impl TimerQueue {
             never: Vec::new(),
             spare: Vec::new(),
             len: 0,
-            seq: 0,
+            seq,
             resolution,
             stale: 0,
             interruptions: Vec::new(),
@@ -323,12 +332,9 @@ impl TimerQueue {
     /// Inserts `entry`; returns its tick.
     pub(crate) fn push(&mut self, entry: Arc<TimerEntry>) -> u64 {
         let tick = self.tick_of(entry.deadline);
-        self.seq += 1;
-        self.insert(Item {
-            tick,
-            seq: self.seq,
-            entry,
-        });
+        // Pushes to one queue hold its clock's lock, so its own `seq`s keep increasing.
+        let seq = self.seq.fetch_add(1, Ordering::Relaxed) + 1;
+        self.insert(Item { tick, seq, entry });
         self.len += 1;
         tick
     }
@@ -479,13 +485,19 @@ impl TimerQueue {
     /// Fires every entry due at or before `now`, in `(tick, seq)` order, and collects
     /// their wakers into `fired`.
     pub(crate) fn fire_due(&mut self, now: u64, fired: &mut Vec<Waker>) {
+        self.fire_due_with(now, |_, _, waker| fired.push(waker));
+    }
+
+    /// As [`fire_due`](Self::fire_due), handing each fired entry's `(tick, seq, waker)` to
+    /// `fired`, in `(tick, seq)` order.
+    pub(crate) fn fire_due_with(&mut self, now: u64, mut fired: impl FnMut(u64, u64, Waker)) {
         while let Some(Reverse(top)) = self.early.peek() {
             if top.tick > now {
                 // Every tick in the wheel is later still.
                 return;
             }
             if let Some(Reverse(item)) = self.early.pop() {
-                self.fire(item, fired);
+                self.fire(item, &mut fired);
             }
         }
         while let Some(slot) = self.front(Some(now)) {
@@ -495,7 +507,7 @@ impl TimerQueue {
             self.levels[0].occupied &= !(1 << slot);
             for mut segment in self.levels[0].slots[slot].take() {
                 for item in segment.drain(..) {
-                    self.fire(item, fired);
+                    self.fire(item, &mut fired);
                 }
                 recycle(segment, &mut self.spare);
             }
@@ -510,10 +522,12 @@ impl TimerQueue {
         }
     }
 
-    fn fire(&mut self, item: Item, fired: &mut Vec<Waker>) {
+    fn fire(&mut self, item: Item, fired: &mut impl FnMut(u64, u64, Waker)) {
         if item.entry.fire() {
             self.forget(1, 0);
-            fired.extend(item.entry.waker.take());
+            if let Some(waker) = item.entry.waker.take() {
+                fired(item.tick, item.seq, waker);
+            }
         } else {
             self.forget(1, 1);
         }

@@ -234,15 +234,11 @@ impl Proxy {
     ///
     /// **Across proxies.** A child's time is its parent's plus the child's own shifts, so a
     /// shift of a child moves the child and its descendants, never its parent; a shift of a
-    /// parent reaches its descendants' timers. Each proxy fires its own timers in deadline
-    /// order, FIFO for equal deadlines. A descendant's timers fire through a helper task
-    /// that waits on one timer of its parent, so when a parent, a child and a grandchild
-    /// have timers due at the same tick, the parent's woken tasks run first, then the
-    /// child's, then the grandchild's, whatever the order in which the timers were set;
-    /// and a task that called `advance_time` on the parent resumes after the parent's
-    /// tasks due at the last tick but before the descendants' ones (on a current-thread
-    /// runtime, which runs woken tasks in FIFO order). SPEC R8 asks for one FIFO order
-    /// across the whole tree at equal deadlines; that is a known deviation, not met yet.
+    /// parent reaches its descendants' timers. The timers of a proxy and its descendants
+    /// due at one tick fire together, in one order: by deadline, then in the order they
+    /// were registered across the whole tree, whichever proxy each belongs to. A task that
+    /// called `advance_time` resumes after the tasks woken at the last tick (on a
+    /// current-thread runtime, which runs woken tasks in FIFO order).
     ///
     /// # Errors
     ///
