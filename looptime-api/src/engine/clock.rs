@@ -36,6 +36,9 @@ pub(crate) struct ClockCore {
     /// The clocks of the child proxies (pruned as they go). Its lock is never held while
     /// another lock is taken.
     children: Mutex<Vec<Weak<ClockCore>>>,
+    /// Whether a child proxy was ever made on this clock: without one, a firing needs
+    /// no look at `children`.
+    had_children: AtomicBool,
     state: Mutex<ClockState>,
 }
 
@@ -117,6 +120,7 @@ impl ClockCore {
             offset: AtomicI64::new(0),
             sequence: sequence.clone(),
             children: Mutex::new(Vec::new()),
+            had_children: AtomicBool::new(false),
             state: Mutex::new(ClockState {
                 queue: TimerQueue::with_sequence(resolved.resolution, sequence),
                 settings,
@@ -139,12 +143,16 @@ impl ClockCore {
             let mut children = parent.children.lock().unwrap_or_else(|p| p.into_inner());
             children.retain(|child| child.strong_count() > 0);
             children.push(Arc::downgrade(&core));
+            parent.had_children.store(true, Ordering::Release);
         }
         core
     }
 
     /// The clocks of the live child proxies.
     fn live_children(&self) -> Vec<Arc<ClockCore>> {
+        if !self.had_children.load(Ordering::Acquire) {
+            return Vec::new();
+        }
         let mut children = self.children.lock().unwrap_or_else(|p| p.into_inner());
         if children.is_empty() {
             return Vec::new();
