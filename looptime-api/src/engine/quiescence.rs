@@ -115,10 +115,9 @@ impl Quiescence {
             }
             let pass = self.pass.get_or_insert_with(|| reactor.yield_now());
             match pass.as_mut().poll(cx) {
-                Poll::Pending => {
-                    waker_slot.register(cx.waker());
-                    return Poll::Pending;
-                }
+                // The pass wakes this count when it is over; a wake of the scope meanwhile
+                // shows in the epoch then.
+                Poll::Pending => return Poll::Pending,
                 Poll::Ready(()) => {
                     self.pass = None;
                     self.passes += 1;

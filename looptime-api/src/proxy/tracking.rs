@@ -95,6 +95,16 @@ impl TrackState {
         cx: &mut Context<'_>,
     ) -> Poll<F::Output> {
         self.outer.register(cx.waker());
+        self.poll_listened(waker, inner)
+    }
+
+    /// [`poll_as`](Self::poll_as) for a caller that has registered the outer waker with
+    /// [`listen`](Self::listen) during this same poll of its own.
+    pub(crate) fn poll_listened<F: Future + ?Sized>(
+        &self,
+        waker: &Waker,
+        inner: Pin<&mut F>,
+    ) -> Poll<F::Output> {
         if self
             .state
             .compare_exchange(SCHEDULED, IDLE, Ordering::AcqRel, Ordering::Acquire)
@@ -315,8 +325,10 @@ impl<F> Tracked<F> {
 impl<F: Future> Future for Tracked<F> {
     type Output = F::Output;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+    /// Polled by its [`Run`](crate::Run), which calls [`TrackState::listen`] with `cx`'s
+    /// waker at the start of each of its own polls.
+    fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
-        this.state.poll_as(this.waker, this.inner, cx)
+        this.state.poll_listened(this.waker, this.inner)
     }
 }
