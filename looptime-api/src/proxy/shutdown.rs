@@ -239,7 +239,14 @@ struct Alive {
 fn snapshot(scope: &ScopeState) -> Alive {
     let mut registry = scope.registry();
     let mut all_tasks: Vec<_> = registry.tasks.iter().map(|r| r.header.clone()).collect();
-    let mut blocking: Vec<_> = registry.blocking.values().cloned().collect();
+    // A job that has delivered its result is over, even if its thread has not left the
+    // registry yet: its handle may already have the result.
+    let mut blocking: Vec<_> = registry
+        .blocking
+        .values()
+        .filter(|job| !job.is_finished())
+        .cloned()
+        .collect();
     let mut resources: Vec<_> = registry.resources.drain().map(|(_, r)| r).collect();
     drop(registry);
     all_tasks.sort_by_key(|h| h.id);
