@@ -245,7 +245,9 @@ impl Slot {
                 .count();
             dropped += dead;
             if dead < self.head.len() {
-                self.head.drain(..dead);
+                if dead > 0 {
+                    self.head.drain(..dead);
+                }
                 return (dropped, true);
             }
             let next = self.tail.pop_front().unwrap_or_default();
@@ -278,6 +280,8 @@ pub(crate) struct TimerQueue {
     /// No tick in the wheel is earlier; only cascades move it, and only forward.
     base: u64,
     levels: [Level; LEVELS],
+    /// Bit `i` is set when level `i` holds entries.
+    occupied_levels: u16,
     /// Entries pushed before `base`, all earlier than the wheel's.
     early: BinaryHeap<Reverse<Item>>,
     /// Entries of the tick "never", in `seq` order.
@@ -313,6 +317,7 @@ impl TimerQueue {
         TimerQueue {
             base: 0,
             levels: Default::default(),
+            occupied_levels: 0,
             early: BinaryHeap::new(),
             never: Vec::new(),
             spare: Vec::new(),
@@ -351,21 +356,25 @@ impl TimerQueue {
 
     /// Puts `item` (`tick >= base`) into the wheel.
     fn place(&mut self, item: Item) {
-        let level = level_of(self.base, item.tick);
-        let slot = digit(item.tick, level);
-        let level = &mut self.levels[level];
+        let index = level_of(self.base, item.tick);
+        let slot = digit(item.tick, index);
+        let level = &mut self.levels[index];
         if level.slots.is_empty() {
             level.slots.resize_with(SLOTS, Slot::default);
         }
         level.slots[slot].push(item, &mut self.spare);
         level.occupied |= 1 << slot;
+        self.occupied_levels |= 1 << index;
     }
 
     /// The level-0 slot of the wheel's earliest tick, cascading until it is on level 0.
     /// With `limit`, stops instead of cascading a slot that starts after it.
     fn front(&mut self, limit: Option<u64>) -> Option<usize> {
         loop {
-            let level = self.levels.iter().position(|level| level.occupied != 0)?;
+            if self.occupied_levels == 0 {
+                return None;
+            }
+            let level = self.occupied_levels.trailing_zeros() as usize;
             let slot = self.levels[level].occupied.trailing_zeros() as usize;
             if level == 0 {
                 return Some(slot);
@@ -388,13 +397,34 @@ impl TimerQueue {
     /// which drops the cancelled ones and brings the live ones into the cache before they
     /// fire one by one.
     fn cascade(&mut self, level: usize, slot: usize) {
-        let level = &mut self.levels[level];
-        level.occupied &= !(1 << slot);
-        let slot = &mut level.slots[slot];
-        let Some(earliest) = slot.items().map(|item| item.tick).min() else {
+        self.vacate(level, slot);
+        let (below, above) = self.levels.split_at_mut(level);
+        let slot = &mut above[0].slots[slot];
+        let span = |(lo, hi): (u64, u64), item: &Item| (lo.min(item.tick), hi.max(item.tick));
+        let mut range = slot.head.iter().fold((u64::MAX, 0), span);
+        if !slot.tail.is_empty() {
+            range = slot.tail.iter().flatten().fold(range, span);
+        }
+        let (earliest, latest) = range;
+        if earliest > latest {
             return;
-        };
+        }
         self.base = earliest;
+        if earliest == latest {
+            // One tick (a lone timer, or timers due together): the whole slot becomes the
+            // level-0 slot of that tick, in order, with no entry moved. That slot is
+            // empty, as every level below this one is.
+            let low = &mut below[0];
+            if low.slots.is_empty() {
+                low.slots.resize_with(SLOTS, Slot::default);
+            }
+            let target = digit(earliest, 0);
+            debug_assert!(low.slots[target].is_empty());
+            std::mem::swap(&mut low.slots[target], slot);
+            low.occupied |= 1 << target;
+            self.occupied_levels |= 1;
+            return;
+        }
         // Bit `i` set: the `i`th entry of a small slot is live. The reads are independent
         // of one another, so their cache misses overlap.
         let live = slot.tail.is_empty().then(|| {
@@ -411,6 +441,15 @@ impl TimerQueue {
                 }
             }
             recycle(segment, &mut self.spare);
+        }
+    }
+
+    /// Marks slot `slot` of level `level` empty.
+    fn vacate(&mut self, level: usize, slot: usize) {
+        let occupied = &mut self.levels[level].occupied;
+        *occupied &= !(1 << slot);
+        if *occupied == 0 {
+            self.occupied_levels &= !(1 << level);
         }
     }
 
@@ -458,6 +497,9 @@ impl TimerQueue {
                 }
             }
         }
+        self.occupied_levels = self.levels.iter().enumerate().fold(0, |bits, (i, level)| {
+            bits | u16::from(level.occupied != 0) << i
+        });
         self.len = len;
         self.stale = 0;
     }
@@ -478,7 +520,7 @@ impl TimerQueue {
             if live {
                 return Some(self.tick_at(slot));
             }
-            self.levels[0].occupied &= !(1 << slot);
+            self.vacate(0, slot);
         }
     }
 
@@ -504,8 +546,15 @@ impl TimerQueue {
             if self.tick_at(slot) > now {
                 break;
             }
-            self.levels[0].occupied &= !(1 << slot);
-            for mut segment in self.levels[0].slots[slot].take() {
+            self.vacate(0, slot);
+            let slot = &mut self.levels[0].slots[slot];
+            let mut head = std::mem::take(&mut slot.head);
+            let tail = std::mem::take(&mut slot.tail);
+            for item in head.drain(..) {
+                self.fire(item, &mut fired);
+            }
+            recycle(head, &mut self.spare);
+            for mut segment in tail {
                 for item in segment.drain(..) {
                     self.fire(item, &mut fired);
                 }
@@ -550,6 +599,7 @@ impl TimerQueue {
             }
             level.occupied = 0;
         }
+        self.occupied_levels = 0;
         items.append(&mut self.never);
         items.sort_unstable();
         self.len = 0;
