@@ -5,8 +5,9 @@ use std::io;
 use std::net::SocketAddr;
 #[cfg(unix)]
 use std::os::fd::OwnedFd;
-use std::pin::Pin;
+use std::pin::{Pin, pin};
 use std::sync::atomic::{Ordering, fence};
+use std::task::Context;
 
 #[cfg(unix)]
 use looptime_api::io::{FdWatcher, Interest, SignalKind, Signals};
@@ -14,7 +15,7 @@ use looptime_api::io::{IoFuture, TcpListener, TcpStream, UdpSocket};
 use looptime_api::{BoxFuture, Reactor, TimeError};
 use tokio::runtime::Handle;
 
-use crate::{Flavor, Tokio};
+use crate::Tokio;
 
 impl Reactor for Tokio {
     /// Runs `root` with `Runtime::block_on` when the `Tokio` owns its runtime, with
@@ -53,13 +54,25 @@ impl Reactor for Tokio {
     /// thread), `yield_now` would wake at once without any worker taking a turn; there a
     /// pass is a round trip through the workers (see `passes`).
     fn yield_now(&self) -> BoxFuture {
-        let off_the_workers =
-            self.flavor() == Flavor::MultiThread && tokio::task::try_id().is_none();
-        if off_the_workers {
+        if self.off_the_workers() {
             self.passes.pass(&self.handle)
         } else {
             Box::pin(tokio::task::yield_now())
         }
+    }
+
+    /// The pass of [`yield_now`](Reactor::yield_now), without its box where it is
+    /// `tokio::task::yield_now`: that future's first poll hands the waker to tokio, to be
+    /// woken after the driver's I/O poll, and its second poll completes, so one poll of a
+    /// fresh one starts the pass and the caller's next poll ends it. Off the workers of a
+    /// multi-thread runtime the pass is the workers' round trip, which needs its future.
+    fn start_pass(&self, cx: &mut Context<'_>) -> bool {
+        if self.off_the_workers() {
+            return false;
+        }
+        // Pending: the wake is deferred; the future itself holds nothing more.
+        let _ = pin!(tokio::task::yield_now()).poll(cx);
+        true
     }
 
     /// tokio's count of alive tasks (`RuntimeMetrics::num_alive_tasks`), less the pass

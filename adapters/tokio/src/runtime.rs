@@ -127,6 +127,12 @@ impl Tokio {
             _ => Flavor::MultiThread,
         }
     }
+
+    /// Whether the caller runs off the workers of a multi-thread runtime (on its
+    /// `block_on` thread, say), where `tokio::task::yield_now` makes no pass.
+    pub(crate) fn off_the_workers(&self) -> bool {
+        self.flavor() == Flavor::MultiThread && tokio::task::try_id().is_none()
+    }
 }
 
 impl fmt::Debug for Tokio {

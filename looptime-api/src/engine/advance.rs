@@ -81,6 +81,7 @@ impl AdvanceTask {
             Target::Parent(self.core.offset().checked_add(by).ok_or(overflow)?)
         };
         st.advancing = true;
+        self.core.publish_gate(&st);
         self.target = Some(target);
         Poll::Ready(Ok(target))
     }
@@ -152,13 +153,13 @@ impl Future for AdvanceTask {
             },
         };
         loop {
-            let noop_cycles = this.core.lock().resolved.noop_cycles;
+            let noop_cycles = this.core.gate().noop_cycles;
             let quiet = this.quiet.poll_quiet(
                 cx,
                 &this.scope,
                 &*this.core.parent,
                 noop_cycles,
-                &this.scope.settle_waker,
+                ScopeState::watch_settle,
                 // This helper runs on the parent: alive there, but not work outside.
                 1,
             );
@@ -181,11 +182,12 @@ impl Drop for AdvanceTask {
         let waiters = {
             let mut st = self.core.lock();
             st.advancing = false;
+            self.core.publish_gate(&st);
             std::mem::take(&mut st.advance_waiters)
         };
         for waker in waiters {
             waker.wake();
         }
-        self.scope.driver_waker.wake();
+        self.scope.wake_driver();
     }
 }

@@ -39,7 +39,44 @@ pub(crate) struct ClockCore {
     /// Whether a child proxy was ever made on this clock: without one, a firing needs
     /// no look at `children`.
     had_children: AtomicBool,
+    /// What the driver reads at every poll, published under the lock whenever it
+    /// changes (see [`DriveGate`]).
+    gate: AtomicU64,
     state: Mutex<ClockState>,
+}
+
+/// Whether a driver may move this clock, and with which setup: a copy of part of
+/// [`ClockState`] that the driver reads without taking the lock at each of its polls.
+///
+/// It is written under the lock by every change to what it copies, so a driver that
+/// reads it sees the state as of some moment: as when it read the state under the lock
+/// and let go before deciding.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct DriveGate {
+    /// Virtual, enabled, not shut down and not advanced by `advance_time` right now.
+    pub(crate) active: bool,
+    /// The setup's number (its low 31 bits), to notice a new setup.
+    pub(crate) generation: u32,
+    /// The setup's `noop_cycles`.
+    pub(crate) noop_cycles: u32,
+}
+
+impl DriveGate {
+    const ACTIVE: u64 = 1 << 63;
+    const GENERATION: u64 = (1 << 31) - 1;
+
+    fn pack(self) -> u64 {
+        let active = if self.active { Self::ACTIVE } else { 0 };
+        active | (u64::from(self.generation) & Self::GENERATION) << 32 | u64::from(self.noop_cycles)
+    }
+
+    fn unpack(bits: u64) -> Self {
+        DriveGate {
+            active: bits & Self::ACTIVE != 0,
+            generation: ((bits >> 32) & Self::GENERATION) as u32,
+            noop_cycles: bits as u32,
+        }
+    }
 }
 
 /// Everything behind the lock.
@@ -121,6 +158,7 @@ impl ClockCore {
             sequence: sequence.clone(),
             children: Mutex::new(Vec::new()),
             had_children: AtomicBool::new(false),
+            gate: AtomicU64::new(0),
             state: Mutex::new(ClockState {
                 queue: TimerQueue::with_sequence(resolved.resolution, sequence),
                 settings,
@@ -238,6 +276,22 @@ impl ClockCore {
         self.virtual_mode.load(Ordering::Acquire)
     }
 
+    /// The driver's view of the state, read without the lock.
+    pub(crate) fn gate(&self) -> DriveGate {
+        DriveGate::unpack(self.gate.load(Ordering::Acquire))
+    }
+
+    /// Publishes the driver's view of `st`: called under the lock after every change to
+    /// `enabled`, `shut_down`, `advancing`, the generation or the settings.
+    pub(crate) fn publish_gate(&self, st: &ClockState) {
+        let gate = DriveGate {
+            active: st.enabled && !st.shut_down && !st.advancing && self.is_virtual(),
+            generation: (st.generation & DriveGate::GENERATION) as u32,
+            noop_cycles: st.resolved.noop_cycles,
+        };
+        self.gate.store(gate.pack(), Ordering::Release);
+    }
+
     /// Whether the virtual time this clock runs on (that of its nearest virtual ancestor)
     /// has ended.
     pub(crate) fn upstream_time_ended(&self) -> bool {
@@ -332,6 +386,7 @@ impl ClockCore {
         st.pending_cancel = None;
         st.generation += 1;
         st.enabled = true;
+        self.publish_gate(&st);
         let arm_waker = st.arm.waker.take();
         drop(st);
         // A parent-time arm, if any, notices the switch and retires.
@@ -356,11 +411,14 @@ impl ClockCore {
         }
         st.enabled = true;
         st.generation += 1;
+        self.publish_gate(&st);
         Ok(())
     }
 
     pub(crate) fn disable(&self) {
-        self.lock().enabled = false;
+        let mut st = self.lock();
+        st.enabled = false;
+        self.publish_gate(&st);
     }
 
     /// Sets the virtual now (never backwards) and fires what is due.
@@ -425,7 +483,7 @@ impl ClockCore {
         if let Some(ended) = &st.ended {
             return Err(Err(ended.clone()));
         }
-        let entry = Arc::new(TimerEntry::new(deadline, site));
+        let entry = st.queue.new_entry(deadline, site);
         let tick = st.queue.push(entry.clone());
         let arm = if self.is_virtual() {
             None
@@ -494,12 +552,12 @@ impl EngineSleep {
         if fallible {
             entry.mark_fallible();
         }
-        let state = match entry.state() {
+        let (state, registered) = match entry.state() {
             EntryState::Pending => {
                 entry.waker.register(cx.waker());
-                entry.state()
+                (entry.state(), true)
             }
-            state => state,
+            state => (state, false),
         };
         let outcome = match state {
             EntryState::Pending => return Poll::Pending,
@@ -508,6 +566,11 @@ impl EngineSleep {
                 Err(self.core.lock().queue.read_interruption(record))
             }
         };
+        if registered {
+            // It fired (or was interrupted) between the look and the registration, which
+            // came too late to be taken: the entry is let go of with its slot empty.
+            drop(entry.waker.take());
+        }
         // The queue let go of the entry when it fired or was interrupted: so does this.
         self.wait = Wait::Done(outcome.clone());
         Poll::Ready(outcome)

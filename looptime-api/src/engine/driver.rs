@@ -54,7 +54,8 @@ pub(crate) struct Driver {
     /// The last step, when the next one follows it without a wake: steps are scheduled on
     /// absolute real instants so the code's own overhead does not drift them.
     schedule: Option<Schedule>,
-    generation: u64,
+    /// The setup the driver's state belongs to ([`DriveGate::generation`](super::clock::DriveGate::generation)).
+    generation: u32,
     root_cancelled: Option<TimeError>,
     /// The timers a jump fired, kept between jumps so a jump allocates nothing.
     fired: Firing,
@@ -103,34 +104,37 @@ impl Driver {
         root: &TrackState,
     ) -> Poll<()> {
         loop {
-            let noop_cycles = {
+            // Read without the lock: the lock is taken only when the driver has nothing to
+            // do (the clock is off, or `advance_time` moves it).
+            let gate = core.gate();
+            if !gate.active {
                 let mut st = core.lock();
-                let active = st.enabled && !st.shut_down && !st.advancing && core.is_virtual();
-                if !active {
-                    // On parent time, a runtime that dropped the timers' helper leaves a
-                    // root blocked on an infallible wait stuck for good: end the run.
-                    if let Some(error) = st.runtime_gone.clone()
-                        && !core.is_virtual()
-                        && root.is_idle_since(None)
-                    {
-                        self.root_cancelled = Some(error);
-                        return Poll::Ready(());
-                    }
-                    st.gone_waker = Some(cx.waker().clone());
-                    scope.driver_waker.register(cx.waker());
-                    self.step = None;
-                    self.quiet.reset();
-                    return Poll::Pending;
+                if core.gate().active {
+                    continue;
                 }
-                if st.generation != self.generation {
-                    self.generation = st.generation;
-                    self.step = None;
-                    self.idle_since = None;
-                    self.schedule = None;
-                    self.quiet.reset();
+                // On parent time, a runtime that dropped the timers' helper leaves a
+                // root blocked on an infallible wait stuck for good: end the run.
+                if let Some(error) = st.runtime_gone.clone()
+                    && !core.is_virtual()
+                    && root.is_idle_since(None)
+                {
+                    self.root_cancelled = Some(error);
+                    return Poll::Ready(());
                 }
-                st.resolved.noop_cycles
-            };
+                st.gone_waker = Some(cx.waker().clone());
+                scope.watch_driver(cx.waker());
+                self.step = None;
+                self.quiet.reset();
+                return Poll::Pending;
+            }
+            if gate.generation != self.generation {
+                self.generation = gate.generation;
+                self.step = None;
+                self.idle_since = None;
+                self.schedule = None;
+                self.quiet.reset();
+            }
+            let noop_cycles = gate.noop_cycles;
 
             if self.step.is_some() {
                 match self.poll_step(cx, core, scope) {
@@ -145,7 +149,7 @@ impl Driver {
                 scope,
                 &*core.parent,
                 noop_cycles,
-                &scope.driver_waker,
+                ScopeState::watch_driver,
                 0,
             );
             if self.quiet.take_saw_wake() {
@@ -171,7 +175,7 @@ impl Driver {
                     if moved {
                         return Poll::Ready(());
                     }
-                    scope.driver_waker.register(cx.waker());
+                    scope.watch_driver(cx.waker());
                     return Poll::Pending;
                 }
                 st = core.lock();
@@ -189,7 +193,7 @@ impl Driver {
                 }
                 Decision::Retry => continue,
                 Decision::Wait => {
-                    scope.driver_waker.register(cx.waker());
+                    scope.watch_driver(cx.waker());
                     if scope.busy() > 0 {
                         continue;
                     }
@@ -290,7 +294,7 @@ impl Driver {
                 }
                 return Poll::Ready(true);
             }
-            scope.driver_waker.register(cx.waker());
+            scope.watch_driver(cx.waker());
             if scope.still_idle(step.epoch) {
                 return Poll::Pending;
             }

@@ -6,12 +6,11 @@
 //! (untracked tasks, threads, sockets) gets its chance to wake the scope first. Any wake
 //! starts the count again.
 
-use core::task::{Context, Poll};
+use core::task::{Context, Poll, Waker};
 
 use crate::Reactor;
 use crate::proxy::scope::ScopeState;
 use crate::reactor::BoxFuture;
-use crate::sync::AtomicWaker;
 
 /// Progress towards quiet; reset after acting on it.
 #[derive(Default)]
@@ -20,8 +19,19 @@ pub(crate) struct Quiescence {
     epoch: Option<u64>,
     /// When the scope was found idle at the start of the current count.
     since: Option<std::time::Instant>,
-    pass: Option<BoxFuture>,
+    pass: Pass,
     saw_wake: bool,
+}
+
+/// The scheduler pass in flight, if any.
+#[derive(Default)]
+enum Pass {
+    #[default]
+    None,
+    /// Started with [`Reactor::start_pass`]: over at the next poll.
+    Started,
+    /// A [`Reactor::yield_now`] being awaited.
+    Yield(BoxFuture),
 }
 
 impl Quiescence {
@@ -30,13 +40,13 @@ impl Quiescence {
         self.passes = 0;
         self.epoch = None;
         self.since = None;
-        self.pass = None;
+        self.pass = Pass::None;
     }
 
     /// Takes the progress made, leaving a fresh count (as [`reset`](Self::reset)).
     pub(crate) fn take(&mut self) -> Quiescence {
         let mut taken = std::mem::take(self);
-        taken.pass = None;
+        taken.pass = Pass::None;
         taken.saw_wake = false;
         taken
     }
@@ -73,7 +83,8 @@ impl Quiescence {
     /// other passes are skipped when they provably cannot matter: every task alive on the
     /// runtime belongs to the scope, and no blocking job or I/O wait of the scope is in
     /// flight.
-    /// `waker_slot` is the scope's slot that is woken when `busy` drops to zero;
+    /// `watch` registers the caller's waker with the scope, to be woken when `busy` drops
+    /// to zero;
     /// `own_helpers` counts the tasks alive on the runtime that are the caller's own
     /// machinery rather than work outside the scope (an `advance_time` helper).
     pub(crate) fn poll_quiet(
@@ -82,12 +93,12 @@ impl Quiescence {
         scope: &ScopeState,
         reactor: &dyn Reactor,
         noop_cycles: u32,
-        waker_slot: &AtomicWaker,
+        watch: fn(&ScopeState, &Waker),
         own_helpers: usize,
     ) -> Poll<()> {
         loop {
             let Some(epoch) = scope.idle_epoch() else {
-                waker_slot.register(cx.waker());
+                watch(scope, cx.waker());
                 if scope.busy() > 0 {
                     self.saw_wake = true;
                     self.reset();
@@ -113,16 +124,29 @@ impl Quiescence {
             {
                 return Poll::Ready(());
             }
-            let pass = self.pass.get_or_insert_with(|| reactor.yield_now());
-            match pass.as_mut().poll(cx) {
-                // The pass wakes this count when it is over; a wake of the scope meanwhile
-                // shows in the epoch then.
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(()) => {
-                    self.pass = None;
-                    self.passes += 1;
+            // The pass wakes this count when it is over; a wake of the scope meanwhile
+            // shows in the epoch then.
+            match &mut self.pass {
+                Pass::None if reactor.start_pass(cx) => {
+                    self.pass = Pass::Started;
+                    return Poll::Pending;
+                }
+                Pass::None => {
+                    let mut pass = reactor.yield_now();
+                    if pass.as_mut().poll(cx).is_pending() {
+                        self.pass = Pass::Yield(pass);
+                        return Poll::Pending;
+                    }
+                }
+                Pass::Started => {}
+                Pass::Yield(pass) => {
+                    if pass.as_mut().poll(cx).is_pending() {
+                        return Poll::Pending;
+                    }
                 }
             }
+            self.pass = Pass::None;
+            self.passes += 1;
         }
     }
 }

@@ -174,6 +174,8 @@ const SEGMENT: usize = 64;
 const SPARE: usize = 64;
 /// Empty segments kept by an empty queue.
 const SPARE_IDLE: usize = 4;
+/// Fired entries kept for reuse.
+const REUSE: usize = 8;
 
 /// The level of `tick` in a wheel anchored at `base` (`tick >= base`).
 fn level_of(base: u64, tick: u64) -> usize {
@@ -288,6 +290,9 @@ pub(crate) struct TimerQueue {
     never: Vec<Item>,
     /// Empty segments for reuse.
     spare: Vec<Vec<Item>>,
+    /// Entries that fired, oldest first, kept to hold a later registration once their
+    /// `Sleep` has let go of them (see [`new_entry`](Self::new_entry)).
+    reuse: VecDeque<Arc<TimerEntry>>,
     /// Entries held, live or cancelled.
     len: usize,
     /// The registration sequence, shared with the other queues of the proxy tree.
@@ -321,6 +326,7 @@ impl TimerQueue {
             early: BinaryHeap::new(),
             never: Vec::new(),
             spare: Vec::new(),
+            reuse: VecDeque::new(),
             len: 0,
             seq,
             resolution,
@@ -332,6 +338,30 @@ impl TimerQueue {
 
     fn tick_of(&self, deadline: u64) -> u64 {
         ceil_to(deadline, self.resolution).unwrap_or(NEVER)
+    }
+
+    /// A new pending entry for a wait until `deadline`, made at `site`.
+    ///
+    /// It reuses the oldest entry that fired, when nothing but this queue holds it any
+    /// more: a sleep that waits, completes and is dropped, over and over, allocates
+    /// nothing. An entry is kept only once it fired, and a `Sleep` lets go of its entry
+    /// only with its waker slot empty (see `EngineSleep`), so replacing it here drops no
+    /// waker, and runs no code of any task, under the clock's lock.
+    pub(crate) fn new_entry(
+        &mut self,
+        deadline: u64,
+        site: &'static Location<'static>,
+    ) -> Arc<TimerEntry> {
+        if let Some(mut oldest) = self.reuse.pop_front() {
+            if let Some(entry) = Arc::get_mut(&mut oldest) {
+                debug_assert!(entry.waker.take().is_none(), "a reused entry held a waker");
+                *entry = TimerEntry::new(deadline, site);
+                return oldest;
+            }
+            // Still held by its sleep: try it again later.
+            self.reuse.push_back(oldest);
+        }
+        Arc::new(TimerEntry::new(deadline, site))
     }
 
     /// Inserts `entry`; returns its tick.
@@ -576,6 +606,9 @@ impl TimerQueue {
             self.forget(1, 0);
             if let Some(waker) = item.entry.waker.take() {
                 fired(item.tick, item.seq, waker);
+            }
+            if self.reuse.len() < REUSE {
+                self.reuse.push_back(item.entry);
             }
         } else {
             self.forget(1, 1);

@@ -218,7 +218,7 @@ fn loom_model_no_wake_is_lost_and_a_woken_task_holds_time() {
                 );
                 break;
             }
-            scope.driver_waker.register(&driver_waker);
+            scope.watch_driver(&driver_waker);
             if scope.busy() > 0 {
                 driver.wait();
             }

@@ -213,7 +213,7 @@ impl Proxy {
     }
 
     fn guard(&self) -> LooptimeGuard {
-        self.shared.scope.driver_waker.wake();
+        self.shared.scope.wake_driver();
         LooptimeGuard {
             proxy: self.clone(),
         }
@@ -324,7 +324,7 @@ pub struct LooptimeGuard {
 impl Drop for LooptimeGuard {
     fn drop(&mut self) {
         self.proxy.shared.clock.disable();
-        self.proxy.shared.scope.driver_waker.wake();
+        self.proxy.shared.scope.wake_driver();
     }
 }
 

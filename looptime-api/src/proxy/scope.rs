@@ -6,10 +6,20 @@
 //! *exact* idleness of the scope, with no polling or guessing. `epoch` grows every time
 //! `busy` leaves zero (and when a blocking job ends), so a watcher that saw `busy == 0`
 //! twice knows whether the scope stayed idle in between.
+//!
+//! The watchers of `busy` (the driver, an `advance_time` settling) register their waker
+//! with [`watch_driver`](ScopeState::watch_driver) or
+//! [`watch_settle`](ScopeState::watch_settle), which also raise a flag in the word that
+//! holds `busy`. The decrement that takes `busy` to zero reads the flags in its own
+//! result, and wakes (and clears) only the watchers that are there: a poll that leaves
+//! the scope idle with nobody watching costs no more than the decrement. Flags and
+//! count share one atomic, so a watcher that raised its flag before the decrement is
+//! woken by it, and one that raised it after sees `busy == 0` when it looks.
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::Waker;
 
 use super::resource::Resource;
 use super::tracking::TrackState;
@@ -19,6 +29,7 @@ use crate::task::{CancelReason, TaskRef};
 
 /// Shared by a proxy, every layer it wraps around its tasks, and its virtual-time driver.
 pub(crate) struct ScopeState {
+    /// The count (`BUSY`) and the watchers' flags (`WATCH_DRIVER`, `WATCH_SETTLE`).
     busy: AtomicUsize,
     epoch: AtomicU64,
     interrupt_epoch: AtomicU64,
@@ -34,9 +45,9 @@ pub(crate) struct ScopeState {
     /// made, a wait started, or a poll that made progress.
     io_activity_at: AtomicU64,
     /// Woken when `busy` drops to zero or a blocking job ends: the virtual-time driver.
-    pub(crate) driver_waker: AtomicWaker,
+    driver_waker: AtomicWaker,
     /// Woken likewise: an `advance_time` waiting for the scope to settle.
-    pub(crate) settle_waker: AtomicWaker,
+    settle_waker: AtomicWaker,
     /// Woken when a task or job leaves the registry: a shutdown waiting for them.
     pub(crate) shutdown_waker: AtomicWaker,
     registry: Mutex<Registry>,
@@ -138,6 +149,13 @@ impl TaskSlab {
     }
 }
 
+/// The driver watches `busy`.
+const WATCH_DRIVER: usize = 1 << (usize::BITS - 1);
+/// An `advance_time` watches `busy`.
+const WATCH_SETTLE: usize = 1 << (usize::BITS - 2);
+/// The bits of the `busy` word that count.
+const BUSY: usize = !(WATCH_DRIVER | WATCH_SETTLE);
+
 impl ScopeState {
     pub(crate) fn new() -> Arc<Self> {
         Arc::new(ScopeState {
@@ -157,7 +175,26 @@ impl ScopeState {
     }
 
     pub(crate) fn busy(&self) -> usize {
-        self.busy.load(Ordering::Acquire)
+        self.busy.load(Ordering::Acquire) & BUSY
+    }
+
+    /// Registers the driver's `waker`, woken when `busy` drops to zero (and by the other
+    /// events the driver waits for). Look at `busy` after this, not before.
+    pub(crate) fn watch_driver(&self, waker: &Waker) {
+        self.driver_waker.register(waker);
+        self.busy.fetch_or(WATCH_DRIVER, Ordering::AcqRel);
+    }
+
+    /// Wakes the driver: something it waits for other than `busy` changed (a setup, a
+    /// shutdown, the end of an `advance_time`).
+    pub(crate) fn wake_driver(&self) {
+        self.driver_waker.wake();
+    }
+
+    /// As [`watch_driver`](Self::watch_driver), for an `advance_time` settling.
+    pub(crate) fn watch_settle(&self, waker: &Waker) {
+        self.settle_waker.register(waker);
+        self.busy.fetch_or(WATCH_SETTLE, Ordering::AcqRel);
     }
 
     pub(crate) fn epoch(&self) -> u64 {
@@ -198,20 +235,30 @@ impl ScopeState {
     }
 
     pub(crate) fn busy_inc(&self) {
-        if self.busy.fetch_add(1, Ordering::AcqRel) == 0 {
+        if self.busy.fetch_add(1, Ordering::AcqRel) & BUSY == 0 {
             self.epoch.fetch_add(1, Ordering::AcqRel);
             self.idle_with_blocking_at.store(0, Ordering::Relaxed);
         }
     }
 
     pub(crate) fn busy_dec(&self) {
-        if self.busy.fetch_sub(1, Ordering::AcqRel) == 1 {
+        let before = self.busy.fetch_sub(1, Ordering::AcqRel);
+        if before & BUSY == 1 {
             if self.blocking() > 0 {
                 let now = crate::Instant::from_std(std::time::Instant::now());
                 self.idle_with_blocking_at
                     .store(now.as_nanos().max(1), Ordering::Relaxed);
             }
-            self.wake_watchers();
+            if before & !BUSY != 0 {
+                // Clear the flags that are there now (a watcher may have come since).
+                let watching = self.busy.fetch_and(BUSY, Ordering::AcqRel) & !BUSY;
+                if watching & WATCH_DRIVER != 0 {
+                    self.driver_waker.wake();
+                }
+                if watching & WATCH_SETTLE != 0 {
+                    self.settle_waker.wake();
+                }
+            }
         }
     }
 

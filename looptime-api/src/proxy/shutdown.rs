@@ -206,6 +206,7 @@ pub(crate) fn close_tree(
     let (interrupted, arm) = {
         let mut st = proxy.clock.lock();
         st.shut_down = true;
+        proxy.clock.publish_gate(&st);
         timers.extend(st.queue.pending_sites());
         let mut interrupted = Vec::new();
         st.queue
@@ -216,7 +217,7 @@ pub(crate) fn close_tree(
     if let Some(arm) = arm {
         arm.wake();
     }
-    proxy.scope.driver_waker.wake();
+    proxy.scope.wake_driver();
     for child in proxy.live_children() {
         close_tree(&child, timers);
     }
