@@ -9,7 +9,8 @@
 //! - let the driver find the scope idle after a wake of one of its tasks has returned,
 //!   before that task's poll has begun (time would move under a runnable task);
 //! - lose a wake: the task's runtime waker and the driver's waker are always called when
-//!   they must be (loom reports a thread parked for ever as a deadlock);
+//!   they must be (loom reports a thread parked for ever as a deadlock), and a run's root
+//!   woken while its run holds it is polled again without them;
 //! - leave `busy` above zero, or below it, once everything is over.
 //!
 //! Run it with `RUSTFLAGS="--cfg looptime_loom" cargo test -p looptime-api --release --lib
@@ -248,5 +249,73 @@ fn loom_model_a_wake_racing_the_end_of_its_task_leaves_no_busy() {
 
         assert_eq!(scope.busy(), 0, "busy after the task ended");
         assert!(driver_moves_time(&scope, &ghost));
+    });
+}
+
+/// A run's root: the run holds it during each of its polls (`TrackState::hold`), so a wake
+/// that schedules it meanwhile skips the runtime's waker. A foreign thread sends a
+/// message and wakes the root, at any point of the run's polls. The run must still see
+/// the message: it polls the root in the same poll, or wakes itself when it lets go,
+/// and otherwise the runtime's waker is called. A lost wake leaves the run waiting for
+/// ever (a deadlock for loom).
+#[test]
+fn loom_model_a_held_root_loses_no_wake() {
+    /// The root's body: reads the message.
+    struct Receive {
+        message: Arc<AtomicBool>,
+        received: Arc<AtomicBool>,
+    }
+
+    impl Future for Receive {
+        type Output = ();
+
+        fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+            if self.message.load(SeqCst) {
+                self.received.store(true, SeqCst);
+            }
+            Poll::Pending
+        }
+    }
+
+    check(|| {
+        let scope = ScopeState::new();
+        let message = Arc::new(AtomicBool::new(false));
+        let received = Arc::new(AtomicBool::new(false));
+        let root = TrackState::new_scheduled(scope.clone());
+        let root_waker = Waker::from(root.clone());
+
+        let foreign = {
+            let (message, waker) = (message.clone(), root_waker.clone());
+            thread::spawn(move || {
+                message.store(true, SeqCst);
+                waker.wake();
+            })
+        };
+
+        let unpark = Arc::new(Unpark::default());
+        let runtime = Waker::from(unpark.clone());
+        loop {
+            // One poll of the run, as `Run::poll` makes it.
+            root.listen(&runtime);
+            root.hold();
+            if root.is_scheduled() {
+                let body = pin!(Receive {
+                    message: message.clone(),
+                    received: received.clone(),
+                });
+                let _ = root.poll_listened(&root_waker, body);
+            }
+            if root.release() {
+                runtime.wake_by_ref();
+            }
+            if received.load(SeqCst) {
+                break;
+            }
+            unpark.wait();
+        }
+
+        foreign.join().unwrap();
+        root.finish();
+        assert_eq!(scope.busy(), 0, "busy after everything ended");
     });
 }

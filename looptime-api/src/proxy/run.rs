@@ -59,7 +59,7 @@ impl<F: Future> Future for Run<F> {
     type Output = Result<F::Output, TimeError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut this = self.project();
+        let this = self.project();
         let shared = &this.proxy.shared;
         let driving = match *this.driving {
             Some(driving) => driving,
@@ -77,24 +77,45 @@ impl<F: Future> Future for Run<F> {
         // Before looking at the root's state: a wake between the look and a skipped poll
         // would otherwise find no waker to call (see `TrackState::listen`).
         this.root_state.listen(cx.waker());
+        // Wakes of the root from here on need not call that waker: this poll looks again
+        // (after a jump, whose timers are what usually wakes the root) or wakes itself.
+        this.root_state.hold();
+        let poll = Self::poll_held(this.root, this.root_state, this.driver, shared, driving, cx);
+        if this.root_state.release() && poll.is_pending() {
+            // Woken while held, and not polled since: let the runtime poll again, as the
+            // outer waker would have.
+            cx.waker().wake_by_ref();
+        }
+        poll
+    }
+}
+
+impl<F: Future> Run<F> {
+    /// The body of a poll, with the root held (see [`TrackState::hold`]).
+    fn poll_held(
+        mut root: Pin<&mut Tracked<F>>,
+        root_state: &TrackState,
+        driver: &mut Driver,
+        shared: &super::ProxyShared,
+        driving: bool,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<F::Output, TimeError>> {
         loop {
-            if let Some(error) = this.driver.take_root_cancelled() {
+            if let Some(error) = driver.take_root_cancelled() {
                 return Poll::Ready(Err(error));
             }
-            if this.root_state.is_scheduled()
-                && let Poll::Ready(output) = this.root.as_mut().poll(cx)
+            if root_state.is_scheduled()
+                && let Poll::Ready(output) = root.as_mut().poll(cx)
             {
                 if driving {
-                    this.driver.finish(&shared.clock, &shared.scope);
+                    driver.finish(&shared.clock, &shared.scope);
                 }
                 return Poll::Ready(Ok(output));
             }
             if !driving {
                 return Poll::Pending;
             }
-            let moved = this
-                .driver
-                .poll(cx, &shared.clock, &shared.scope, this.root_state);
+            let moved = driver.poll(cx, &shared.clock, &shared.scope, root_state);
             if moved.is_pending() {
                 return Poll::Pending;
             }

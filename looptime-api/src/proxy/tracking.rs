@@ -12,6 +12,14 @@
 //! - dropping the task flips it to `DONE` (returning a pending wake's unit); wakes after
 //!   that change nothing, so a waker that outlives its task cannot leave `busy` stuck.
 //!
+//! A run's root has one more bit, `HELD`, raised while its [`Run`](crate::Run) is inside
+//! a poll of its own and will look at the state again before it returns. A wake that
+//! flips such a root to `SCHEDULED` does not call the outer waker: the run polls the root
+//! in the same poll (after a jump of its driver, whose timers woke it), or wakes itself
+//! when it lets go of the bit and finds the root scheduled. The flip and the letting go
+//! are read-modify-writes of one atomic, so the run sees every wake that skipped the
+//! outer waker, and everything that came before that wake.
+//!
 //! Where the state lives does not change the protocol. The first proxy that takes a
 //! spawned task keeps it in the task's own cell (no allocation of its own; the cell is that
 //! layer's waker, and the task's innermost future polls through it, see `task::work`);
@@ -33,6 +41,8 @@ use crate::sync::{AtomicU8, AtomicU64, AtomicWaker};
 const IDLE: u8 = 0;
 const SCHEDULED: u8 = 1;
 const DONE: u8 = 2;
+/// A flag beside the state: the root's run is inside its poll (see the module docs).
+const HELD: u8 = 4;
 
 /// The scope's view of one task (or of a run's root future).
 pub(crate) struct TrackState {
@@ -69,12 +79,12 @@ impl TrackState {
 
     /// Whether a wake is pending (the task is due to be polled).
     pub(crate) fn is_scheduled(&self) -> bool {
-        self.state.load(Ordering::Acquire) == SCHEDULED
+        self.state.load(Ordering::Acquire) & SCHEDULED != 0
     }
 
     /// Idle, and (with `since = Some(e)`) not polled since interruption era `e`.
     pub(crate) fn is_idle_since(&self, since: Option<u64>) -> bool {
-        self.state.load(Ordering::Acquire) == IDLE
+        self.state.load(Ordering::Acquire) & !HELD == IDLE
             && since.is_none_or(|era| self.last_poll_era.load(Ordering::Acquire) < era)
     }
 
@@ -85,6 +95,19 @@ impl TrackState {
     /// poll that skips the tracked future would otherwise leave none for the next wake.
     pub(crate) fn listen(&self, waker: &Waker) {
         self.outer.register(waker);
+    }
+
+    /// The run is inside a poll of its own and will call [`release`](Self::release)
+    /// before it returns: wakes that schedule the root meanwhile leave the outer waker
+    /// alone.
+    pub(crate) fn hold(&self) {
+        self.state.fetch_or(HELD, Ordering::AcqRel);
+    }
+
+    /// The run is leaving its poll; `true` if the root is scheduled, which the outer waker
+    /// may not have heard of: the run must then have itself polled again.
+    pub(crate) fn release(&self) -> bool {
+        self.state.fetch_and(!HELD, Ordering::AcqRel) & SCHEDULED != 0
     }
 
     /// Polls `inner` as this task: holds a unit of `busy`, with this layer's waker.
@@ -105,11 +128,7 @@ impl TrackState {
         waker: &Waker,
         inner: Pin<&mut F>,
     ) -> Poll<F::Output> {
-        if self
-            .state
-            .compare_exchange(SCHEDULED, IDLE, Ordering::AcqRel, Ordering::Acquire)
-            .is_err()
-        {
+        if self.state.fetch_and(!SCHEDULED, Ordering::AcqRel) & SCHEDULED == 0 {
             // Polled without a wake of ours: hold a unit for the poll anyway.
             self.scope.busy_inc();
         }
@@ -123,7 +142,7 @@ impl TrackState {
 
     /// The task is gone: return a pending wake's unit; later wakes are ignored.
     pub(crate) fn finish(&self) {
-        if self.state.swap(DONE, Ordering::AcqRel) == SCHEDULED {
+        if self.state.swap(DONE, Ordering::AcqRel) & SCHEDULED != 0 {
             self.scope.busy_dec();
         }
     }
@@ -133,18 +152,42 @@ impl TrackState {
     pub(crate) fn wake_ref(&self) {
         // The unit first, the flip second: a poll that takes over the wake (`SCHEDULED →
         // IDLE`) must find its unit already counted, or the scope would look idle while
-        // that poll runs. A wake of a task already scheduled or gone changes nothing.
-        if self.state.load(Ordering::Acquire) == IDLE {
-            self.scope.busy_inc();
-            if self
+        // that poll runs. A wake of a task already scheduled or gone changes nothing, but
+        // still writes the state (the same value): a poll that takes over the earlier
+        // wake after this write sees what came before this wake too.
+        let mut state = self.state.load(Ordering::Acquire);
+        let mut unit = false;
+        let held = loop {
+            let next = if state & !HELD == IDLE {
+                if !unit {
+                    self.scope.busy_inc();
+                    unit = true;
+                }
+                state | SCHEDULED
+            } else {
+                state
+            };
+            match self
                 .state
-                .compare_exchange(IDLE, SCHEDULED, Ordering::AcqRel, Ordering::Acquire)
-                .is_err()
+                .compare_exchange(state, next, Ordering::AcqRel, Ordering::Acquire)
             {
-                self.scope.busy_dec();
+                Ok(_) => {
+                    if next != state {
+                        // The flip: the unit is the task's now.
+                        unit = false;
+                    }
+                    break state & HELD != 0;
+                }
+                Err(now) => state = now,
             }
+        };
+        if unit {
+            self.scope.busy_dec();
         }
-        self.outer.wake();
+        // A held root is looked at again by its run before the run returns.
+        if !held {
+            self.outer.wake();
+        }
     }
 }
 
