@@ -107,6 +107,7 @@ impl Drop for ArmTask {
         let mut interrupted = Vec::new();
         st.queue.interrupt_all(&error, &mut interrupted);
         st.runtime_gone = Some(error);
+        core.publish_gate(&st);
         let run = st.gone_waker.take();
         drop(st);
         wake_all(interrupted);
@@ -182,7 +183,7 @@ impl Future for ArmTask {
 fn parent_stopped(core: &ClockCore, error: TimeError) {
     let mut st = core.lock();
     if error.is_end_of_time() && st.ended.is_none() {
-        st.ended = Some(error.clone());
+        core.set_ended(&mut st, Some(error.clone()));
     }
     let mut interrupted = Vec::new();
     st.queue.interrupt_all(&error, &mut interrupted);

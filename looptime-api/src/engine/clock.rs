@@ -42,6 +42,8 @@ pub(crate) struct ClockCore {
     /// What the driver reads at every poll, published under the lock whenever it
     /// changes (see [`DriveGate`]).
     gate: AtomicU64,
+    /// Whether `ended` is set (read without the lock by descendants on this time).
+    time_ended: AtomicBool,
     state: Mutex<ClockState>,
 }
 
@@ -55,24 +57,35 @@ pub(crate) struct ClockCore {
 pub(crate) struct DriveGate {
     /// Virtual, enabled, not shut down and not advanced by `advance_time` right now.
     pub(crate) active: bool,
-    /// The setup's number (its low 31 bits), to notice a new setup.
+    /// The runtime dropped the helper that fires this clock's timers on parent time.
+    pub(crate) gone: bool,
+    /// The setup's number (its low 30 bits), to notice a new setup.
     pub(crate) generation: u32,
     /// The setup's `noop_cycles`.
     pub(crate) noop_cycles: u32,
 }
 
 impl DriveGate {
+    // Packed into one `u64`: `noop_cycles` in bits 0–31, the generation in 32–61, `gone`
+    // in 62 and `active` in 63.
     const ACTIVE: u64 = 1 << 63;
-    const GENERATION: u64 = (1 << 31) - 1;
+    const GONE: u64 = 1 << 62;
+    /// The generation's bits, above the 32 of `noop_cycles` and below the two flags.
+    const GENERATION: u64 = (1 << 30) - 1;
 
     fn pack(self) -> u64 {
         let active = if self.active { Self::ACTIVE } else { 0 };
-        active | (u64::from(self.generation) & Self::GENERATION) << 32 | u64::from(self.noop_cycles)
+        let gone = if self.gone { Self::GONE } else { 0 };
+        active
+            | gone
+            | (u64::from(self.generation) & Self::GENERATION) << 32
+            | u64::from(self.noop_cycles)
     }
 
     fn unpack(bits: u64) -> Self {
         DriveGate {
             active: bits & Self::ACTIVE != 0,
+            gone: bits & Self::GONE != 0,
             generation: ((bits >> 32) & Self::GENERATION) as u32,
             noop_cycles: bits as u32,
         }
@@ -159,6 +172,7 @@ impl ClockCore {
             children: Mutex::new(Vec::new()),
             had_children: AtomicBool::new(false),
             gate: AtomicU64::new(0),
+            time_ended: AtomicBool::new(false),
             state: Mutex::new(ClockState {
                 queue: TimerQueue::with_sequence(resolved.resolution, sequence),
                 settings,
@@ -276,16 +290,24 @@ impl ClockCore {
         self.virtual_mode.load(Ordering::Acquire)
     }
 
+    /// Sets or clears `st.ended` (under the lock), and the flag read without it.
+    pub(crate) fn set_ended(&self, st: &mut ClockState, ended: Option<TimeError>) {
+        self.time_ended.store(ended.is_some(), Ordering::Release);
+        st.ended = ended;
+    }
+
     /// The driver's view of the state, read without the lock.
     pub(crate) fn gate(&self) -> DriveGate {
         DriveGate::unpack(self.gate.load(Ordering::Acquire))
     }
 
     /// Publishes the driver's view of `st`: called under the lock after every change to
-    /// `enabled`, `shut_down`, `advancing`, the generation or the settings.
+    /// `enabled`, `shut_down`, `advancing`, `runtime_gone`, the generation or the
+    /// settings. Each change is followed by a wake of the driver.
     pub(crate) fn publish_gate(&self, st: &ClockState) {
         let gate = DriveGate {
             active: st.enabled && !st.shut_down && !st.advancing && self.is_virtual(),
+            gone: st.runtime_gone.is_some(),
             generation: (st.generation & DriveGate::GENERATION) as u32,
             noop_cycles: st.resolved.noop_cycles,
         };
@@ -298,7 +320,7 @@ impl ClockCore {
         let mut clock = self.parent_clock.as_deref();
         while let Some(ancestor) = clock {
             if ancestor.is_virtual() {
-                return ancestor.lock().ended.is_some();
+                return ancestor.time_ended.load(Ordering::Acquire);
             }
             clock = ancestor.parent_clock.as_deref();
         }
@@ -382,7 +404,7 @@ impl ClockCore {
         self.virtual_mode.store(true, Ordering::Release);
         st.settings = settings;
         st.resolved = resolved;
-        st.ended = None;
+        self.set_ended(&mut st, None);
         st.pending_cancel = None;
         st.generation += 1;
         st.enabled = true;
@@ -446,7 +468,7 @@ impl ClockCore {
         self.fire_tree(st, due, fired);
         if end.is_some() && st.ended.is_none() {
             let error = TimeError::end_of_time(Duration::from_nanos(target));
-            st.ended = Some(error.clone());
+            self.set_ended(st, Some(error.clone()));
             return Some(error);
         }
         None
@@ -607,6 +629,32 @@ impl Drop for EngineSleep {
         } else if let EntryState::Interrupted(record) = entry.state() {
             // Interrupted but never told: the queue's record of why is one reader short.
             self.core.lock().queue.release_interruption(record);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DriveGate;
+
+    /// Every field of the gate survives packing, whatever the others hold: no two share
+    /// a bit.
+    #[test]
+    fn drive_gate_fields_keep_to_their_bits() {
+        for active in [false, true] {
+            for gone in [false, true] {
+                for generation in [0, 1, 12_345, DriveGate::GENERATION as u32] {
+                    for noop_cycles in [0, 1, 42, u32::MAX] {
+                        let gate = DriveGate {
+                            active,
+                            gone,
+                            generation,
+                            noop_cycles,
+                        };
+                        assert_eq!(DriveGate::unpack(gate.pack()), gate);
+                    }
+                }
+            }
         }
     }
 }

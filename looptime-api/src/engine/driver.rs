@@ -25,7 +25,7 @@ use core::time::Duration;
 use std::sync::{Arc, MutexGuard};
 use std::time::Instant as RealInstant;
 
-use super::clock::{ClockCore, ClockState, Fired, Firing, wake_all};
+use super::clock::{ClockCore, ClockState, DriveGate, Fired, Firing, wake_all};
 use super::quiescence::Quiescence;
 use crate::TimeError;
 use crate::proxy::scope::ScopeState;
@@ -59,6 +59,18 @@ pub(crate) struct Driver {
     root_cancelled: Option<TimeError>,
     /// The timers a jump fired, kept between jumps so a jump allocates nothing.
     fired: Firing,
+    /// Where the driver registered its waker while it had nothing to drive.
+    parked: Option<Parked>,
+}
+
+/// What a parked driver's registration was made for (see [`Driver::park`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Parked {
+    gate: DriveGate,
+    /// The waker's data and vtable addresses.
+    waker: (usize, usize),
+    /// [`ScopeState::driver_wakes`] before it registered.
+    wakes: u64,
 }
 
 /// The last step of a run of real-time steps.
@@ -90,6 +102,59 @@ enum Decision {
 }
 
 impl Driver {
+    /// Nothing to drive (`gate` is not active): wait for a wake that may change that.
+    ///
+    /// Its waker is registered once for as long as nothing changes: the same gate, the
+    /// same waker, and no wake of the driver since (which would have taken it).
+    fn park(
+        &mut self,
+        cx: &mut Context<'_>,
+        core: &ClockCore,
+        scope: &ScopeState,
+        root: &TrackState,
+        gate: DriveGate,
+    ) -> Poll<()> {
+        let waker = cx.waker();
+        let parked = Parked {
+            gate,
+            waker: (
+                waker.data() as usize,
+                core::ptr::from_ref(waker.vtable()) as usize,
+            ),
+            wakes: scope.driver_wakes(),
+        };
+        if self.parked == Some(parked) {
+            return Poll::Pending;
+        }
+        let mut st = core.lock();
+        if core.gate() != gate {
+            drop(st);
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        self.step = None;
+        self.quiet.reset();
+        st.gone_waker = Some(waker.clone());
+        if gate.gone {
+            // On parent time, a runtime that dropped the timers' helper leaves a root
+            // blocked on an infallible wait stuck for good: end the run when the root is
+            // idle (so watch `busy` too).
+            scope.watch_driver(waker);
+            if let Some(error) = st.runtime_gone.clone()
+                && !core.is_virtual()
+                && root.is_idle_since(None)
+            {
+                self.root_cancelled = Some(error);
+                return Poll::Ready(());
+            }
+            self.parked = None;
+        } else {
+            scope.park_driver(waker);
+            self.parked = Some(parked);
+        }
+        Poll::Pending
+    }
+
     /// The error that cancelled the root, if the driver cancelled it.
     pub(crate) fn take_root_cancelled(&mut self) -> Option<TimeError> {
         self.root_cancelled.take()
@@ -108,25 +173,9 @@ impl Driver {
             // do (the clock is off, or `advance_time` moves it).
             let gate = core.gate();
             if !gate.active {
-                let mut st = core.lock();
-                if core.gate().active {
-                    continue;
-                }
-                // On parent time, a runtime that dropped the timers' helper leaves a
-                // root blocked on an infallible wait stuck for good: end the run.
-                if let Some(error) = st.runtime_gone.clone()
-                    && !core.is_virtual()
-                    && root.is_idle_since(None)
-                {
-                    self.root_cancelled = Some(error);
-                    return Poll::Ready(());
-                }
-                st.gone_waker = Some(cx.waker().clone());
-                scope.watch_driver(cx.waker());
-                self.step = None;
-                self.quiet.reset();
-                return Poll::Pending;
+                return self.park(cx, core, scope, root, gate);
             }
+            self.parked = None;
             if gate.generation != self.generation {
                 self.generation = gate.generation;
                 self.step = None;

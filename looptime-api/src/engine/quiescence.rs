@@ -3,8 +3,9 @@
 //!
 //! The passes are [`Reactor::yield_now`] of the runtime, which lets other ready tasks run
 //! and the runtime poll its I/O before coming back, so work outside the scope's sight
-//! (untracked tasks, threads, sockets) gets its chance to wake the scope first. Any wake
-//! starts the count again.
+//! (untracked tasks, threads, sockets) gets its chance to wake the scope first; or, where
+//! the runtime can, the same pass started with [`Reactor::start_pass`], which needs no
+//! boxed future. Any wake starts the count again.
 
 use core::task::{Context, Poll, Waker};
 

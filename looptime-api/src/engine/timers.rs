@@ -16,7 +16,11 @@
 //! levels (they share every digit above the slot's level with the new `base`); the other
 //! entries keep their places, which the new `base` leaves unchanged. An entry is placed
 //! at most once per level, so pushing and firing cost O(1) amortized, whatever the number
-//! of pending timers.
+//! of pending timers. A slot whose entries all share one tick (a lone timer, most often)
+//! needs no placing at all: it becomes the level-0 slot of that tick as it is.
+//!
+//! Entries that fired are kept, a few of them, to hold later registrations once their
+//! `Sleep` has let go of them: a task that sleeps over and over allocates nothing.
 //!
 //! Every slot keeps its entries in `seq` order: a push appends the newest `seq`, and a
 //! cascade moves the entries of one slot, in order, into lower levels that are all empty.

@@ -46,6 +46,9 @@ pub(crate) struct ScopeState {
     io_activity_at: AtomicU64,
     /// Woken when `busy` drops to zero or a blocking job ends: the virtual-time driver.
     driver_waker: AtomicWaker,
+    /// How many times `driver_waker` was woken (counted before each wake): a driver that
+    /// registered and finds the count unchanged knows its waker is still there.
+    driver_wakes: AtomicU64,
     /// Woken likewise: an `advance_time` waiting for the scope to settle.
     settle_waker: AtomicWaker,
     /// Woken when a task or job leaves the registry: a shutdown waiting for them.
@@ -168,6 +171,7 @@ impl ScopeState {
             io_waiting: AtomicUsize::new(0),
             io_activity_at: AtomicU64::new(0),
             driver_waker: AtomicWaker::new(),
+            driver_wakes: AtomicU64::new(0),
             settle_waker: AtomicWaker::new(),
             shutdown_waker: AtomicWaker::new(),
             registry: Mutex::new(Registry::default()),
@@ -185,9 +189,22 @@ impl ScopeState {
         self.busy.fetch_or(WATCH_DRIVER, Ordering::AcqRel);
     }
 
+    /// Registers the driver's `waker` for [`wake_driver`](Self::wake_driver) only, not
+    /// for `busy` dropping to zero: what a driver with nothing to drive waits for.
+    pub(crate) fn park_driver(&self, waker: &Waker) {
+        self.driver_waker.register(waker);
+    }
+
+    /// How many times the driver's waker was woken so far; a registration made after a
+    /// reading is still in place while the count stays the same.
+    pub(crate) fn driver_wakes(&self) -> u64 {
+        self.driver_wakes.load(Ordering::Acquire)
+    }
+
     /// Wakes the driver: something it waits for other than `busy` changed (a setup, a
     /// shutdown, the end of an `advance_time`).
     pub(crate) fn wake_driver(&self) {
+        self.driver_wakes.fetch_add(1, Ordering::AcqRel);
         self.driver_waker.wake();
     }
 
@@ -253,7 +270,7 @@ impl ScopeState {
                 // Clear the flags that are there now (a watcher may have come since).
                 let watching = self.busy.fetch_and(BUSY, Ordering::AcqRel) & !BUSY;
                 if watching & WATCH_DRIVER != 0 {
-                    self.driver_waker.wake();
+                    self.wake_driver();
                 }
                 if watching & WATCH_SETTLE != 0 {
                     self.settle_waker.wake();
@@ -273,7 +290,7 @@ impl ScopeState {
     }
 
     fn wake_watchers(&self) {
-        self.driver_waker.wake();
+        self.wake_driver();
         self.settle_waker.wake();
     }
 
