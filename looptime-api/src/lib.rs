@@ -123,6 +123,8 @@ mod sleep;
 mod spawner;
 mod sync;
 mod task;
+#[cfg(all(test, not(looptime_loom)))]
+mod test_support;
 pub mod testing;
 mod timeout;
 

@@ -5,62 +5,24 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
 use looptime_api::testing::{LeakPolicy, TestConfig, TestHandle, TimeMode, run_test};
-use looptime_api::{CheckKind, ClockExt, Proxy, Settings, SpawnerExt};
+use looptime_api::{CheckKind, ClockExt, Settings, SpawnerExt};
 use looptime_tokio::Tokio;
 
-#[looptime_tokio::test]
-async fn a_plain_body_runs() {
-    let mut ran = false;
-    async { ran = true }.await;
-    assert!(ran);
+/// The tests every backend's attribute passes, from the conformance suite.
+mod shared {
+    looptime_conformance::attribute_tests!(looptime_tokio);
 }
 
 #[looptime_tokio::test]
-async fn the_handle_reads_exact_loop_time(lt: TestHandle) {
+async fn the_scope_is_named_after_the_test_and_starts_at_zero(lt: TestHandle) {
     assert_eq!(lt.looptime(), Duration::ZERO);
     assert_eq!(lt.mode(), TimeMode::Virtual);
     assert!(lt.is_virtual());
-    let waited = lt.timeout(Duration::from_secs(900), pending::<()>()).await;
-    assert!(waited.unwrap_err().is_deadline());
-    assert_eq!(lt.looptime(), Duration::from_secs(900));
-    assert!(lt.chronometer().elapsed() < Duration::from_secs(1));
     assert_eq!(
         lt.name(),
-        "attribute::the_handle_reads_exact_loop_time",
+        "attribute::the_scope_is_named_after_the_test_and_starts_at_zero",
         "the scope is named after the test"
     );
-}
-
-#[looptime_tokio::test]
-async fn the_handle_spawns_and_advances_time(lt: TestHandle) {
-    let clock = lt.proxy().clone();
-    let worker = lt.spawn(async move {
-        clock.sleep(Duration::from_secs(10)).await;
-        clock.looptime()
-    });
-    lt.advance_time(Duration::from_secs(10)).await.unwrap();
-    assert_eq!(worker.await.unwrap(), Duration::from_secs(10));
-    assert_eq!(lt.looptime(), Duration::from_secs(10));
-}
-
-#[looptime_tokio::test]
-async fn the_body_may_take_the_proxy(proxy: Proxy) {
-    proxy.sleep(Duration::from_secs(60)).await;
-    assert_eq!(proxy.looptime(), Duration::from_secs(60));
-}
-
-#[looptime_tokio::test(end = "10s")]
-async fn the_end_of_time_is_caught_by_the_body(lt: TestHandle) {
-    let waited = lt.timeout(Duration::from_secs(60), pending::<()>()).await;
-    assert!(waited.unwrap_err().is_end_of_time());
-    assert_eq!(lt.looptime(), Duration::from_secs(10));
-}
-
-#[looptime_tokio::test(end = "10s")]
-#[should_panic(expected = "end of time")]
-async fn an_end_of_time_the_body_does_not_catch_fails_the_test(lt: TestHandle) {
-    lt.sleep(Duration::from_secs(20)).await;
-    unreachable!("time ends at 10 s");
 }
 
 #[looptime_tokio::test(noop_cycles = 1)]
@@ -115,25 +77,8 @@ async fn optional_settings_take_durations_or_none(lt: TestHandle) {
     assert_eq!(settings.idle_step, None);
 }
 
-#[looptime_tokio::test(leaks = "warn")]
-async fn a_leak_only_warns_when_asked(lt: TestHandle) {
-    let _detached = lt.spawn(pending::<()>());
-}
-
 #[looptime_tokio::test(check = "TRANSPORTS")]
 async fn leaks_of_unchecked_kinds_pass(lt: TestHandle) {
-    let _detached = lt.spawn(pending::<()>());
-}
-
-#[should_panic(expected = "leaked 1 resource")]
-#[looptime_tokio::test]
-async fn a_leaked_task_fails_the_test(lt: TestHandle) {
-    let _detached = lt.spawn(pending::<()>());
-}
-
-#[looptime_tokio::test(check = "TASKS | BLOCKING")]
-#[should_panic(expected = "leaked")]
-async fn a_leak_fails_with_the_attribute_above_should_panic(lt: TestHandle) {
     let _detached = lt.spawn(pending::<()>());
 }
 
@@ -148,17 +93,6 @@ async fn a_panic_nobody_received_fails_the_test(lt: TestHandle) {
 #[should_panic(expected = "boom")]
 async fn a_panic_in_the_body_propagates() {
     panic!("boom");
-}
-
-#[looptime_tokio::test]
-async fn the_body_may_return_a_result(lt: TestHandle) -> Result<(), String> {
-    let answer: u32 = "42".parse().map_err(|e| format!("{e}"))?;
-    lt.sleep(Duration::from_secs(u64::from(answer))).await;
-    if lt.looptime() == Duration::from_secs(42) {
-        Ok(())
-    } else {
-        Err(format!("loop time is {:?}", lt.looptime()))
-    }
 }
 
 #[looptime_tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -123,76 +123,23 @@ impl<F: Future> Run<F> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(looptime_loom)))]
 mod tests {
     use std::future::{Future, Pending, pending};
     use std::pin::{Pin, pin};
     use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::task::{Context, Poll, Wake, Waker};
-    use std::time::SystemTime;
+    use std::task::{Context, Poll, Waker};
 
-    use crate::{
-        BlockingJob, BoxFuture, Clock, Instant, Proxy, Reactor, Sleep, SpawnError, Spawner, Task,
-        TimeError,
-    };
-
-    /// A runtime that is never asked for anything in this test.
-    #[derive(Clone)]
-    struct Inert;
-
-    impl Clock for Inert {
-        fn now(&self) -> Instant {
-            Instant::ZERO
-        }
-        fn sleep_until(&self, _: Instant) -> Sleep {
-            Sleep::never()
-        }
-        fn system_time(&self) -> SystemTime {
-            SystemTime::UNIX_EPOCH
-        }
-    }
-
-    impl Spawner for Inert {
-        fn spawn_task(&self, _: Task) -> Result<(), SpawnError> {
-            Err(SpawnError::runtime_gone())
-        }
-        fn spawn_blocking_job(&self, _: BlockingJob) -> Result<(), SpawnError> {
-            Err(SpawnError::runtime_gone())
-        }
-    }
-
-    impl Reactor for Inert {
-        fn block_on_dyn(
-            &self,
-            _: Pin<&mut (dyn Future<Output = ()> + '_)>,
-        ) -> Result<(), TimeError> {
-            Ok(())
-        }
-        fn sleep_real_until(&self, _: std::time::Instant) -> BoxFuture {
-            Box::pin(pending())
-        }
-        fn yield_now(&self) -> BoxFuture {
-            Box::pin(std::future::ready(()))
-        }
-    }
-
-    #[derive(Default)]
-    struct CountingWaker(AtomicUsize);
-
-    impl Wake for CountingWaker {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
+    use crate::Proxy;
+    use crate::test_support::{Counter, Manual};
 
     /// A wake of the root that overlaps a poll of the run for another reason, and then a
     /// second wake: the second must still reach the run's waker.
     #[test]
     fn a_wake_that_overlaps_a_skipped_poll_is_not_lost() {
-        let proxy = Proxy::new(&Inert);
+        let proxy = Proxy::new(&Manual::default());
         let mut run = pin!(proxy.run(pending::<()>()));
-        let counter = Arc::new(CountingWaker::default());
+        let counter = Arc::new(Counter::default());
         let waker = Waker::from(counter.clone());
         let mut cx = Context::from_waker(&waker);
         let mut poll = |run: &mut Pin<&mut super::Run<Pending<()>>>| {
@@ -200,7 +147,7 @@ mod tests {
         };
         let root = run.root_state.clone();
 
-        let wakes = || counter.0.load(Ordering::SeqCst);
+        let wakes = || counter.wakes();
         poll(&mut run); // the root runs once and waits
         assert!(root.begin_wake()); // wake A flips the state...
         poll(&mut run); // ...the run is polled for another reason and polls the root...

@@ -4,79 +4,13 @@
 
 use std::future::{Future, pending};
 use std::pin::{Pin, pin};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Wake, Waker};
-use std::time::SystemTime;
+use std::task::{Context, Poll, Waker};
 
 use crate::proxy::scope::ScopeState;
-use crate::{
-    BlockingJob, BoxFuture, CheckKind, Clock, Instant, JoinError, JoinHandle, Proxy, Reactor,
-    Sleep, SpawnError, Spawner, SpawnerExt, Task, TimeError,
-};
-
-/// A runtime whose tasks the test polls itself.
-#[derive(Clone, Default)]
-struct Manual {
-    tasks: Arc<Mutex<Vec<Task>>>,
-}
-
-impl Manual {
-    fn take(&self) -> Task {
-        self.tasks.lock().unwrap().pop().expect("a spawned task")
-    }
-}
-
-impl Clock for Manual {
-    fn now(&self) -> Instant {
-        Instant::ZERO
-    }
-    fn sleep_until(&self, _: Instant) -> Sleep {
-        Sleep::never()
-    }
-    fn system_time(&self) -> SystemTime {
-        SystemTime::UNIX_EPOCH
-    }
-}
-
-impl Spawner for Manual {
-    fn spawn_task(&self, task: Task) -> Result<(), SpawnError> {
-        self.tasks.lock().unwrap().push(task);
-        Ok(())
-    }
-    fn spawn_blocking_job(&self, job: BlockingJob) -> Result<(), SpawnError> {
-        job.run();
-        Ok(())
-    }
-}
-
-impl Reactor for Manual {
-    fn block_on_dyn(&self, _: Pin<&mut (dyn Future<Output = ()> + '_)>) -> Result<(), TimeError> {
-        Ok(())
-    }
-    fn sleep_real_until(&self, _: std::time::Instant) -> BoxFuture {
-        Box::pin(pending())
-    }
-    fn yield_now(&self) -> BoxFuture {
-        Box::pin(std::future::ready(()))
-    }
-}
-
-/// The runtime's waker of a task: counts its wakes.
-#[derive(Default)]
-struct Counter(AtomicUsize);
-
-impl Wake for Counter {
-    fn wake(self: Arc<Self>) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-impl Counter {
-    fn wakes(&self) -> usize {
-        self.0.load(Ordering::SeqCst)
-    }
-}
+use crate::test_support::{Counter, Manual};
+use crate::{CheckKind, JoinError, JoinHandle, Proxy, SpawnerExt, TimeError};
 
 /// Polls `future` once with `counter` as the waker.
 fn poll_with<F: Future + Unpin>(future: &mut F, counter: &Arc<Counter>) -> Poll<F::Output> {
