@@ -253,42 +253,41 @@ fn loom_model_a_wake_racing_the_end_of_its_task_leaves_no_busy() {
 }
 
 /// A run's root: the run holds it during each of its polls (`TrackState::hold`), so a wake
-/// that schedules it meanwhile skips the runtime's waker. A foreign thread sends a
-/// message and wakes the root, at any point of the run's polls. The run must still see
-/// the message: it polls the root in the same poll, or wakes itself when it lets go,
-/// and otherwise the runtime's waker is called. A lost wake leaves the run waiting for
-/// ever (a deadlock for loom).
+/// that schedules it meanwhile skips the runtime's waker. A foreign thread sends two messages, waking the root
+/// after each, at any point of the run's polls. The run must see both: it polls the root
+/// in the same poll, or wakes itself when it lets go, and otherwise the runtime's waker
+/// is called. A lost wake leaves the run waiting for ever (a deadlock for loom).
 #[test]
 fn loom_model_a_held_root_loses_no_wake() {
-    /// The root's body: reads the message.
+    /// The root's body: reads how many messages were sent.
     struct Receive {
-        message: Arc<AtomicBool>,
-        received: Arc<AtomicBool>,
+        sent: Arc<AtomicUsize>,
+        received: Arc<AtomicUsize>,
     }
 
     impl Future for Receive {
         type Output = ();
 
         fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
-            if self.message.load(SeqCst) {
-                self.received.store(true, SeqCst);
-            }
+            self.received.store(self.sent.load(SeqCst), SeqCst);
             Poll::Pending
         }
     }
 
     check(|| {
         let scope = ScopeState::new();
-        let message = Arc::new(AtomicBool::new(false));
-        let received = Arc::new(AtomicBool::new(false));
+        let sent = Arc::new(AtomicUsize::new(0));
+        let received = Arc::new(AtomicUsize::new(0));
         let root = TrackState::new_scheduled(scope.clone());
         let root_waker = Waker::from(root.clone());
 
         let foreign = {
-            let (message, waker) = (message.clone(), root_waker.clone());
+            let (sent, waker) = (sent.clone(), root_waker.clone());
             thread::spawn(move || {
-                message.store(true, SeqCst);
-                waker.wake();
+                for _ in 0..2 {
+                    sent.fetch_add(1, SeqCst);
+                    waker.wake_by_ref();
+                }
             })
         };
 
@@ -300,7 +299,7 @@ fn loom_model_a_held_root_loses_no_wake() {
             root.hold();
             if root.is_scheduled() {
                 let body = pin!(Receive {
-                    message: message.clone(),
+                    sent: sent.clone(),
                     received: received.clone(),
                 });
                 let _ = root.poll_listened(&root_waker, body);
@@ -308,7 +307,7 @@ fn loom_model_a_held_root_loses_no_wake() {
             if root.release() {
                 runtime.wake_by_ref();
             }
-            if received.load(SeqCst) {
+            if received.load(SeqCst) == 2 {
                 break;
             }
             unpark.wait();

@@ -191,7 +191,7 @@ impl TrackState {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(looptime_loom)))]
 impl TrackState {
     /// The first half of a wake: the state flips, the outer waker is not called yet.
     pub(crate) fn begin_wake(&self) -> bool {
