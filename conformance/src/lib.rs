@@ -190,6 +190,7 @@ macro_rules! __topic {
     ]); };
     (restarts, $($mode:tt)*) => { $crate::__emit!($($mode)* ; restarts ; [
         repeated_setup_keeps_time: "R16",
+        switching_while_a_run_waits: "R16",
         start_below_current_time_warns: "R16",
         setup_resets_the_end: "R16",
         enabling_twice_is_an_error: "R16",

@@ -1,13 +1,18 @@
 //! R16 start and restarts, R17 observation.
 
+use std::future::poll_fn;
 use std::hint::black_box;
+use std::sync::Arc;
+use std::time::Duration;
 
-use looptime_api::{Chronometer, Clock, ClockExt, ReactorExt, Settings, SetupError, TimeError};
+use looptime_api::{
+    Chronometer, Clock, ClockExt, Latch, LooptimeGuard, ReactorExt, Settings, SetupError, TimeError,
+};
 
 use crate::support::{
-    WarnCounter, ensure, ensure_eq, ms, real_at_least, real_below, secs, virtual_proxy,
+    WarnCounter, ensure, ensure_eq, ms, real_at_least, real_below, real_proxy, secs, virtual_proxy,
 };
-use crate::{Backend, Ctx, Outcome, Report};
+use crate::{Backend, Ctx, Failure, Outcome, Report};
 
 /// R16: a repeated setup keeps the current loop time.
 pub fn repeated_setup_keeps_time<B: Backend>(_: &Ctx) -> Outcome {
@@ -24,6 +29,41 @@ pub fn repeated_setup_keeps_time<B: Backend>(_: &Ctx) -> Outcome {
     proxy.block_on(proxy.sleep(secs(1)))?;
     ensure_eq!(proxy.looptime(), secs(6), "loop time");
     Ok(Report::new(proxy.looptime(), chrono.elapsed()))
+}
+
+/// R16: virtual time switched on, off and on again by another thread while a run waits
+/// inside. The run had nothing to drive when time was switched on, and again while it was
+/// off (its root asleep on a clock that stands still); switched on again, the sleep ends
+/// at its exact loop time, at no cost beyond the switches' own delays.
+pub fn switching_while_a_run_waits<B: Backend>(ctx: &Ctx) -> Outcome {
+    let proxy = real_proxy::<B>();
+    let chrono = Chronometer::started();
+    let go = Arc::new(Latch::new());
+    let switcher = {
+        let (proxy, go) = (proxy.clone(), go.clone());
+        std::thread::spawn(move || -> Result<LooptimeGuard, SetupError> {
+            std::thread::sleep(ms(20));
+            drop(proxy.setup_looptime(Settings::new())?);
+            go.set();
+            std::thread::sleep(ms(50));
+            proxy.looptime_enabled()
+        })
+    };
+    let slept = proxy.block_on(async {
+        poll_fn(|cx| go.poll_wait(cx)).await;
+        let at = proxy.looptime();
+        proxy.sleep(secs(60)).await;
+        (at, proxy.looptime())
+    })?;
+    let real = chrono.elapsed();
+    let _on = switcher
+        .join()
+        .map_err(|_| Failure::new("the switching thread panicked".to_owned()))??;
+    ensure_eq!(slept.0, Duration::ZERO, "loop time when the sleep began");
+    ensure_eq!(slept.1, secs(60), "loop time when the sleep ended");
+    real_at_least(real, ms(70), "the sleep ends only once time is on again")?;
+    real_below(ctx, real, secs(1), "the run follows the switches")?;
+    Ok(Report::new(proxy.looptime(), real))
 }
 
 /// R16: a `start` below the current loop time is honoured, with a logged warning.
