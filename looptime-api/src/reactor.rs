@@ -32,7 +32,8 @@ pub type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 /// - [`yield_now`](Reactor::yield_now) completes after one full scheduler pass: other
 ///   ready tasks run and the runtime polls its I/O before the yielding task is polled
 ///   again (as `tokio::task::yield_now` does). Virtual time counts on this to see work
-///   outside its scope.
+///   outside its scope. [`start_pass`](Reactor::start_pass), when it returns `true`, starts
+///   the same pass.
 /// - The I/O constructors ([`connect_tcp`](Reactor::connect_tcp),
 ///   [`bind_tcp`](Reactor::bind_tcp), [`bind_udp`](Reactor::bind_udp),
 ///   [`watch_fd`](Reactor::watch_fd), [`signal`](Reactor::signal)) make real, non-blocking
