@@ -178,6 +178,25 @@ fn run(config: &Config, filter: &Filter) -> Result<(), String> {
 }
 
 /// The three figures of a side, from its raw measurements over `n` timers.
+/// Creates a timer per delay with `make` and polls each once (so it is registered),
+/// keeping them in `sleeps`; returns the time that took and the heap bytes they hold.
+fn arm_all<F: Future<Output = ()>>(
+    delays: &[Duration],
+    sleeps: &mut Vec<Pin<Box<F>>>,
+    make: impl Fn(Duration) -> F,
+) -> Result<(Duration, usize), String> {
+    let before = outstanding();
+    let start = Instant::now();
+    for &delay in delays {
+        let mut sleep = Box::pin(make(delay));
+        if poll_once(sleep.as_mut()).is_ready() {
+            return Err("a timer fired at once".to_owned());
+        }
+        sleeps.push(sleep);
+    }
+    Ok((start.elapsed(), outstanding().wrapping_sub(before)))
+}
+
 fn sample(create: Duration, fire: Duration, bytes: usize, n: usize) -> Sample {
     let ops = u32::try_from(n).unwrap_or(u32::MAX);
     Sample {
@@ -207,21 +226,11 @@ fn looptime_side(delays: &[Duration], longest: Duration) -> Result<Sample, Strin
     let mut sleeps: Vec<Pin<Box<Sleep>>> = Vec::with_capacity(delays.len());
 
     let outcome = proxy.block_on(async {
-        let before = outstanding();
-        let start = Instant::now();
-        for &delay in delays {
-            let mut sleep = Box::pin(proxy.sleep(delay));
-            if poll_once(sleep.as_mut()).is_ready() {
-                return Err("a timer fired at once".to_owned());
-            }
-            sleeps.push(sleep);
-        }
-        let create = start.elapsed();
-        let bytes = outstanding().wrapping_sub(before);
+        let (create, bytes) = arm_all(delays, &mut sleeps, |delay| proxy.sleep(delay))?;
 
         let start = Instant::now();
         proxy.sleep(longest).await;
-        Ok((create, start.elapsed(), bytes))
+        Ok::<_, String>((create, start.elapsed(), bytes))
     });
     let (create, fire, bytes) = outcome.map_err(|e| format!("looptime block_on: {e}"))??;
     all_fired(&mut sleeps)?;
@@ -245,24 +254,14 @@ fn tokio_side(delays: &[Duration], longest: Duration) -> Result<Sample, String> 
     // 128th of a turn return `Pending` without registering its timer.
     let (create, fire, bytes, advanced) = runtime.block_on(tokio::task::unconstrained(async {
         let origin = tokio::time::Instant::now();
-        let before = outstanding();
-        let start = Instant::now();
-        for &delay in delays {
-            let mut sleep = Box::pin(tokio::time::sleep(delay));
-            if poll_once(sleep.as_mut()).is_ready() {
-                return Err("a timer fired at once".to_owned());
-            }
-            sleeps.push(sleep);
-        }
-        let create = start.elapsed();
-        let bytes = outstanding().wrapping_sub(before);
+        let (create, bytes) = arm_all(delays, &mut sleeps, tokio::time::sleep)?;
 
         let start = Instant::now();
         tokio::time::sleep(longest).await;
         let fire = start.elapsed();
         // Inside the runtime: a tokio `Sleep` is polled in its runtime's context.
         all_fired(&mut sleeps)?;
-        Ok((create, fire, bytes, origin.elapsed()))
+        Ok::<_, String>((create, fire, bytes, origin.elapsed()))
     }))?;
     assert!(
         advanced >= longest,

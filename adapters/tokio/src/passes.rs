@@ -168,7 +168,7 @@ mod tests {
         assert_eq!(runtime.alive_tasks(), Some(1));
         pending.abort();
         assert!(runtime.block_on(pending).unwrap().is_err());
-        settles_at_zero(&runtime);
+        settles_at(&runtime, 0);
     }
 
     #[test]
@@ -184,28 +184,20 @@ mod tests {
         started_rx.recv().unwrap();
         let rt = runtime.clone();
         let pass = std::thread::spawn(move || rt.block_on(rt.yield_now()).unwrap());
-        let until = Instant::now() + Duration::from_secs(5);
-        while runtime.alive_tasks() != Some(2) {
-            assert!(
-                Instant::now() < until,
-                "stuck at {:?}",
-                runtime.alive_tasks()
-            );
-            std::thread::sleep(Duration::from_millis(1));
-        }
+        settles_at(&runtime, 2);
         assert!(!runtime.passes.helper_alive());
         tx.send(()).unwrap();
         pass.join().unwrap();
         runtime.block_on(blocker).unwrap().unwrap();
         assert!(runtime.passes.helper_alive());
-        settles_at_zero(&runtime);
+        settles_at(&runtime, 0);
     }
 
-    /// Waits (in real time, up to 5 s) until `runtime` counts nothing alive: tokio lets
-    /// a task go a moment after its join handle completes.
-    fn settles_at_zero(runtime: &Tokio) {
+    /// Waits (in real time, up to 5 s) until `runtime` counts `alive` tasks: tokio lets a
+    /// task go a moment after its join handle completes.
+    fn settles_at(runtime: &Tokio, alive: usize) {
         let until = Instant::now() + Duration::from_secs(5);
-        while runtime.alive_tasks() != Some(0) {
+        while runtime.alive_tasks() != Some(alive) {
             assert!(
                 Instant::now() < until,
                 "stuck at {:?}",
