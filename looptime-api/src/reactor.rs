@@ -58,10 +58,12 @@ pub trait Reactor: Send + Sync {
     fn yield_now(&self) -> BoxFuture;
 
     /// Starts one scheduler pass without allocating, if this runtime can: arranges for
-    /// `cx`'s waker to be woken once the pass that [`yield_now`](Reactor::yield_now)
-    /// describes is over, and returns `true`. The caller then takes its next poll as the
-    /// end of the pass, as a yielding future's second poll is (tokio's `yield_now`
-    /// completes at its second poll).
+    /// `cx`'s waker to be woken once, when the pass that
+    /// [`yield_now`](Reactor::yield_now) describes is over, and not before; returns
+    /// `true`. The caller takes that wake as the end of the pass: it looks at its scope
+    /// from the waker, so a pass ended early would let time jump past a task still in
+    /// the middle of a yield. tokio's `yield_now` hands its waker to the scheduler in the
+    /// same way, to be woken after the driver's I/O poll.
     ///
     /// Returns `false` (the default) when it cannot; the caller then awaits
     /// [`yield_now`](Reactor::yield_now) instead. Virtual time makes a pass before every

@@ -63,9 +63,9 @@ impl Reactor for Tokio {
 
     /// The pass of [`yield_now`](Reactor::yield_now), without its box where it is
     /// `tokio::task::yield_now`: that future's first poll hands the waker to tokio, to be
-    /// woken after the driver's I/O poll, and its second poll completes, so one poll of a
-    /// fresh one starts the pass and the caller's next poll ends it. Off the workers of a
-    /// multi-thread runtime the pass is the workers' round trip, which needs its future.
+    /// woken once, after the driver's I/O poll, so one poll of a fresh one starts the
+    /// pass and the wake ends it. Off the workers of a multi-thread runtime the pass is
+    /// the workers' round trip, which needs its future.
     fn start_pass(&self, cx: &mut Context<'_>) -> bool {
         if self.off_the_workers() {
             return false;

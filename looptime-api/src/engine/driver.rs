@@ -165,7 +165,7 @@ impl Driver {
         &mut self,
         cx: &mut Context<'_>,
         core: &Arc<ClockCore>,
-        scope: &ScopeState,
+        scope: &Arc<ScopeState>,
         root: &TrackState,
     ) -> Poll<()> {
         loop {
@@ -236,7 +236,10 @@ impl Driver {
                     // the passes found it: the next jump needs no new ones.
                     // Real-time waits that follow count from here, not from before it.
                     if quiet_epoch.is_some_and(|epoch| scope.still_idle(epoch)) {
-                        self.quiet = quiet.restarted();
+                        self.quiet.restore(quiet.restarted());
+                    } else {
+                        // The pass of the next quiet may run while the woken tasks do.
+                        self.quiet.pass_early();
                     }
                     return Poll::Ready(());
                 }

@@ -6,12 +6,24 @@
 //! (untracked tasks, threads, sockets) gets its chance to wake the scope first; or, where
 //! the runtime can, the same pass started with [`Reactor::start_pass`], which needs no
 //! boxed future. Any wake starts the count again.
+//!
+//! A pass started with `start_pass` ends when the runtime wakes its [`PassEnd`], which
+//! notes then whether the scope was idle, and at which wake epoch. The pass counts for a
+//! quiet stretch whose epoch it noted: it ended after the scope went idle, so every wake
+//! the runtime had put off until the pass was delivered by then, and any of them would
+//! have moved the epoch. Such a pass may be started before the scope is idle (right after
+//! a jump, while the tasks it woke run): when it ends after they are done, the quiet
+//! that follows needs no second pass of its own.
 
 use core::task::{Context, Poll, Waker};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::task::Wake;
 
 use crate::Reactor;
 use crate::proxy::scope::ScopeState;
 use crate::reactor::BoxFuture;
+use crate::sync::{AtomicU64, AtomicWaker};
 
 /// Progress towards quiet; reset after acting on it.
 #[derive(Default)]
@@ -22,6 +34,49 @@ pub(crate) struct Quiescence {
     since: Option<std::time::Instant>,
     pass: Pass,
     saw_wake: bool,
+    /// Set by [`pass_early`](Self::pass_early).
+    early: bool,
+    /// The end of the passes started with [`Reactor::start_pass`], made at the first one
+    /// and kept for the next (a pass in flight outlives [`reset`](Self::reset)).
+    end: Option<PassEnd>,
+}
+
+/// Where a pass started with [`Reactor::start_pass`] reports its end: the waker handed to
+/// the runtime, and what it noted.
+struct PassEnd {
+    signal: Arc<PassSignal>,
+    waker: Waker,
+}
+
+struct PassSignal {
+    scope: Arc<ScopeState>,
+    /// [`IN_FLIGHT`], [`ENDED_BUSY`], or the scope's wake epoch plus [`ENDED_IDLE`] when
+    /// the pass ended with the scope idle.
+    state: AtomicU64,
+    /// The waker of the quiet's caller, woken when the pass ends.
+    caller: AtomicWaker,
+}
+
+/// No pass in flight.
+const IN_FLIGHT: u64 = 0;
+/// The pass ended while a tracked task was runnable: it counts for no quiet stretch.
+const ENDED_BUSY: u64 = 1;
+/// Added to the epoch of an idle scope.
+const ENDED_IDLE: u64 = 2;
+
+impl Wake for PassSignal {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let ended = self
+            .scope
+            .idle_epoch()
+            .map_or(ENDED_BUSY, |epoch| epoch.saturating_add(ENDED_IDLE));
+        self.state.store(ended, Ordering::Release);
+        self.caller.wake();
+    }
 }
 
 /// The scheduler pass in flight, if any.
@@ -29,27 +84,87 @@ pub(crate) struct Quiescence {
 enum Pass {
     #[default]
     None,
-    /// Started with [`Reactor::start_pass`]: over at the next poll.
+    /// Started with [`Reactor::start_pass`]: over when its [`PassEnd`] says so.
     Started,
     /// A [`Reactor::yield_now`] being awaited.
     Yield(BoxFuture),
 }
 
 impl Quiescence {
-    /// Forgets the passes made: the next quiet needs a full count again.
+    /// Forgets the passes made: the next quiet needs a full count again. A pass started
+    /// with [`Reactor::start_pass`] stays in flight: what it notes at its end decides
+    /// whether it counts.
     pub(crate) fn reset(&mut self) {
         self.passes = 0;
         self.epoch = None;
         self.since = None;
-        self.pass = Pass::None;
+        if matches!(self.pass, Pass::Yield(_)) {
+            self.pass = Pass::None;
+        }
     }
 
     /// Takes the progress made, leaving a fresh count (as [`reset`](Self::reset)).
     pub(crate) fn take(&mut self) -> Quiescence {
-        let mut taken = std::mem::take(self);
-        taken.pass = Pass::None;
-        taken.saw_wake = false;
+        let taken = Quiescence {
+            passes: self.passes,
+            epoch: self.epoch,
+            since: self.since,
+            pass: Pass::None,
+            saw_wake: false,
+            early: false,
+            end: None,
+        };
+        self.reset();
         taken
+    }
+
+    /// Puts back the progress of [`take`](Self::take), keeping the pass in flight.
+    pub(crate) fn restore(&mut self, taken: Quiescence) {
+        self.passes = taken.passes;
+        self.epoch = taken.epoch;
+        self.since = taken.since;
+    }
+
+    /// Lets the next look that finds the scope busy start a pass at once, for the quiet
+    /// to come: after a jump, while the tasks it woke run, so that the pass may be over
+    /// by the time they are done. Once only, so a scope that stays busy is not polled
+    /// again at every pass of the runtime.
+    pub(crate) fn pass_early(&mut self) {
+        self.early = true;
+    }
+
+    /// Starts a pass with [`Reactor::start_pass`]; its end is read with
+    /// [`pass_ended`](Self::pass_ended), which registers the caller's waker.
+    fn start_pass(&mut self, scope: &Arc<ScopeState>, reactor: &dyn Reactor) -> bool {
+        let end = self.end.get_or_insert_with(|| {
+            let signal = Arc::new(PassSignal {
+                scope: scope.clone(),
+                state: AtomicU64::new(IN_FLIGHT),
+                caller: AtomicWaker::new(),
+            });
+            PassEnd {
+                waker: Waker::from(signal.clone()),
+                signal,
+            }
+        });
+        end.signal.state.store(IN_FLIGHT, Ordering::Release);
+        reactor.start_pass(&mut Context::from_waker(&end.waker))
+    }
+
+    /// Whether the pass started with [`Reactor::start_pass`] is over, and if so, the
+    /// epoch of the idle scope it saw at its end (`Some(None)`: it ended busy).
+    fn pass_ended(&self, cx: &mut Context<'_>) -> Option<Option<u64>> {
+        let signal = &self.end.as_ref()?.signal;
+        let mut state = signal.state.load(Ordering::Acquire);
+        if state == IN_FLIGHT {
+            signal.caller.register(cx.waker());
+            state = signal.state.load(Ordering::Acquire);
+        }
+        match state {
+            IN_FLIGHT => None,
+            ENDED_BUSY => Some(None),
+            ended => Some(Some(ended - ENDED_IDLE)),
+        }
     }
 
     /// The same progress, with the start of the quiet stretch forgotten: real-time waits
@@ -91,7 +206,7 @@ impl Quiescence {
     pub(crate) fn poll_quiet(
         &mut self,
         cx: &mut Context<'_>,
-        scope: &ScopeState,
+        scope: &Arc<ScopeState>,
         reactor: &dyn Reactor,
         noop_cycles: u32,
         watch: fn(&ScopeState, &Waker),
@@ -103,10 +218,19 @@ impl Quiescence {
                 if scope.busy() > 0 {
                     self.saw_wake = true;
                     self.reset();
+                    if self.early
+                        && matches!(self.pass, Pass::None)
+                        && self.start_pass(scope, reactor)
+                    {
+                        self.pass = Pass::Started;
+                        // Registers the caller, to be woken at the end.
+                        let _ = self.pass_ended(cx);
+                    }
                     return Poll::Pending;
                 }
                 continue;
             };
+            self.early = false;
             if self.epoch != Some(epoch) {
                 if self.epoch.is_some() {
                     self.saw_wake = true;
@@ -128,18 +252,26 @@ impl Quiescence {
             // The pass wakes this count when it is over; a wake of the scope meanwhile
             // shows in the epoch then.
             match &mut self.pass {
-                Pass::None if reactor.start_pass(cx) => {
-                    self.pass = Pass::Started;
-                    return Poll::Pending;
-                }
                 Pass::None => {
+                    if self.start_pass(scope, reactor) {
+                        self.pass = Pass::Started;
+                        continue;
+                    }
                     let mut pass = reactor.yield_now();
                     if pass.as_mut().poll(cx).is_pending() {
                         self.pass = Pass::Yield(pass);
                         return Poll::Pending;
                     }
                 }
-                Pass::Started => {}
+                Pass::Started => match self.pass_ended(cx) {
+                    None => return Poll::Pending,
+                    Some(Some(ended)) if ended == epoch => {}
+                    // It ended before this quiet stretch began: start another.
+                    Some(_) => {
+                        self.pass = Pass::None;
+                        continue;
+                    }
+                },
                 Pass::Yield(pass) => {
                     if pass.as_mut().poll(cx).is_pending() {
                         return Poll::Pending;
@@ -166,5 +298,156 @@ fn passes_needed(
         1
     } else {
         noop_cycles.max(1)
+    }
+}
+
+#[cfg(all(test, not(looptime_loom)))]
+mod tests {
+    use std::sync::{Arc, Mutex};
+    use std::task::{Context, Poll, Waker};
+
+    use super::Quiescence;
+    use crate::proxy::scope::ScopeState;
+    use crate::reactor::BoxFuture;
+    use crate::test_support::{Counter, Manual};
+    use crate::{Reactor, TimeError};
+
+    /// A runtime whose passes end when the test says: `start_pass` keeps the waker.
+    #[derive(Default)]
+    struct Deferring {
+        manual: Manual,
+        deferred: Mutex<Vec<Waker>>,
+    }
+
+    impl Deferring {
+        /// Ends the passes in flight; how many there were.
+        fn end_passes(&self) -> usize {
+            let deferred = std::mem::take(&mut *self.deferred.lock().unwrap());
+            let ended = deferred.len();
+            deferred.into_iter().for_each(Waker::wake);
+            ended
+        }
+    }
+
+    impl Reactor for Deferring {
+        fn block_on_dyn(
+            &self,
+            root: std::pin::Pin<&mut (dyn Future<Output = ()> + '_)>,
+        ) -> Result<(), TimeError> {
+            self.manual.block_on_dyn(root)
+        }
+        fn sleep_real_until(&self, deadline: std::time::Instant) -> BoxFuture {
+            self.manual.sleep_real_until(deadline)
+        }
+        fn yield_now(&self) -> BoxFuture {
+            unreachable!("every pass is started with start_pass")
+        }
+        fn start_pass(&self, cx: &mut Context<'_>) -> bool {
+            self.deferred.lock().unwrap().push(cx.waker().clone());
+            true
+        }
+        fn alive_tasks(&self) -> Option<usize> {
+            Some(0)
+        }
+    }
+
+    struct Looking {
+        quiet: Quiescence,
+        scope: Arc<ScopeState>,
+        runtime: Deferring,
+        caller: Arc<Counter>,
+    }
+
+    impl Looking {
+        fn new() -> Self {
+            Looking {
+                quiet: Quiescence::default(),
+                scope: ScopeState::new(),
+                runtime: Deferring::default(),
+                caller: Arc::default(),
+            }
+        }
+
+        fn poll(&mut self) -> Poll<()> {
+            let waker = Waker::from(self.caller.clone());
+            self.quiet.poll_quiet(
+                &mut Context::from_waker(&waker),
+                &self.scope,
+                &self.runtime,
+                42,
+                ScopeState::watch_driver,
+                0,
+            )
+        }
+    }
+
+    #[test]
+    fn a_pass_that_ends_while_a_task_runs_does_not_count() {
+        let mut look = Looking::new();
+        assert_eq!(look.poll(), Poll::Pending);
+        look.scope.busy_inc();
+        assert_eq!(look.runtime.end_passes(), 1);
+        assert_eq!(look.poll(), Poll::Pending);
+        look.scope.busy_dec();
+        assert_eq!(
+            look.poll(),
+            Poll::Pending,
+            "a new pass, from the idle scope"
+        );
+        assert_eq!(look.runtime.end_passes(), 1);
+        assert_eq!(look.poll(), Poll::Ready(()));
+    }
+
+    #[test]
+    fn a_pass_that_ended_before_the_last_wake_does_not_count() {
+        let mut look = Looking::new();
+        assert_eq!(look.poll(), Poll::Pending);
+        assert_eq!(look.runtime.end_passes(), 1);
+        look.scope.busy_inc();
+        look.scope.busy_dec();
+        assert_eq!(look.poll(), Poll::Pending);
+        assert_eq!(look.runtime.end_passes(), 1, "a second pass was started");
+        assert_eq!(look.poll(), Poll::Ready(()));
+    }
+
+    #[test]
+    fn an_early_pass_that_ends_after_the_tasks_is_the_one_needed() {
+        let mut look = Looking::new();
+        look.scope.busy_inc();
+        look.quiet.pass_early();
+        assert_eq!(look.poll(), Poll::Pending);
+        look.scope.busy_dec();
+        let woken = look.caller.wakes();
+        assert_eq!(
+            look.runtime.end_passes(),
+            1,
+            "started while the scope was busy"
+        );
+        assert_eq!(
+            look.caller.wakes(),
+            woken + 1,
+            "the end of the pass wakes the caller"
+        );
+        assert_eq!(look.poll(), Poll::Ready(()));
+        assert_eq!(look.runtime.end_passes(), 0, "no second pass");
+    }
+
+    #[test]
+    fn an_early_pass_is_started_once() {
+        let mut look = Looking::new();
+        look.scope.busy_inc();
+        look.quiet.pass_early();
+        assert_eq!(look.poll(), Poll::Pending);
+        assert_eq!(look.runtime.end_passes(), 1);
+        assert_eq!(look.poll(), Poll::Pending);
+        assert_eq!(
+            look.runtime.end_passes(),
+            0,
+            "the busy scope waits for its tasks"
+        );
+        look.scope.busy_dec();
+        assert_eq!(look.poll(), Poll::Pending);
+        assert_eq!(look.runtime.end_passes(), 1);
+        assert_eq!(look.poll(), Poll::Ready(()));
     }
 }
