@@ -210,7 +210,6 @@ impl Driver {
             }
             let quiet_epoch = self.quiet.quiet_epoch();
             let quiet_since = self.quiet.quiet_since();
-            let quiet = self.quiet.take();
 
             // One lock for both: whether an interruption needs following up (rarely), and
             // the decision.
@@ -221,6 +220,7 @@ impl Driver {
                 if let Some(moved) =
                     self.follow_up_interruption(core, scope, root, error, era, ended)
                 {
+                    self.quiet.reset();
                     if moved {
                         return Poll::Ready(());
                     }
@@ -230,14 +230,21 @@ impl Driver {
                 st = core.lock();
             }
 
-            match self.decide(core, st, scope, quiet_epoch, quiet_since) {
+            let decision = self.decide(core, st, scope, quiet_epoch, quiet_since);
+            // The decision spends the passes, except a jump whose timers woke nothing in
+            // the scope: that leaves it as quiet as the passes found it, and the next jump
+            // needs no new ones. Real-time waits that follow count from here, not from
+            // before it.
+            let still_quiet = matches!(decision, Decision::Moved)
+                && quiet_epoch.is_some_and(|epoch| scope.still_idle(epoch));
+            if still_quiet {
+                self.quiet.restart();
+            } else {
+                self.quiet.reset();
+            }
+            match decision {
                 Decision::Moved => {
-                    // A jump whose timers woke nothing in the scope leaves it as quiet as
-                    // the passes found it: the next jump needs no new ones.
-                    // Real-time waits that follow count from here, not from before it.
-                    if quiet_epoch.is_some_and(|epoch| scope.still_idle(epoch)) {
-                        self.quiet.restore(quiet.restarted());
-                    } else {
+                    if !still_quiet {
                         // The pass of the next quiet may run while the woken tasks do.
                         self.quiet.pass_early();
                     }

@@ -103,28 +103,6 @@ impl Quiescence {
         }
     }
 
-    /// Takes the progress made, leaving a fresh count (as [`reset`](Self::reset)).
-    pub(crate) fn take(&mut self) -> Quiescence {
-        let taken = Quiescence {
-            passes: self.passes,
-            epoch: self.epoch,
-            since: self.since,
-            pass: Pass::None,
-            saw_wake: false,
-            early: false,
-            end: None,
-        };
-        self.reset();
-        taken
-    }
-
-    /// Puts back the progress of [`take`](Self::take), keeping the pass in flight.
-    pub(crate) fn restore(&mut self, taken: Quiescence) {
-        self.passes = taken.passes;
-        self.epoch = taken.epoch;
-        self.since = taken.since;
-    }
-
     /// Lets the next look that finds the scope busy start a pass at once, for the quiet
     /// to come: after a jump, while the tasks it woke run, so that the pass may be over
     /// by the time they are done. Once only, so a scope that stays busy is not polled
@@ -167,11 +145,10 @@ impl Quiescence {
         }
     }
 
-    /// The same progress, with the start of the quiet stretch forgotten: real-time waits
-    /// that follow count from when they are decided (read from the clock only then).
-    pub(crate) fn restarted(mut self) -> Quiescence {
+    /// Keeps the passes made, with the start of the quiet stretch forgotten: real-time
+    /// waits that follow count from when they are decided (read from the clock only then).
+    pub(crate) fn restart(&mut self) {
         self.since = None;
-        self
     }
 
     /// When the scope went quiet, if blocking work or tracked I/O was in flight then: the
