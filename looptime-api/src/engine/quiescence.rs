@@ -191,18 +191,20 @@ impl Quiescence {
     ) -> Poll<()> {
         loop {
             let Some(epoch) = scope.idle_epoch() else {
+                self.saw_wake = true;
+                self.reset();
+                if self.early && matches!(self.pass, Pass::None) && self.start_pass(scope, reactor)
+                {
+                    self.pass = Pass::Started;
+                }
+                self.early = false;
+                // A pass in flight wakes the caller when it ends, to look again (and watch
+                // `busy` then, if the scope is still busy): no need to watch it meanwhile.
+                if matches!(self.pass, Pass::Started) && self.pass_ended(cx).is_none() {
+                    return Poll::Pending;
+                }
                 watch(scope, cx.waker());
                 if scope.busy() > 0 {
-                    self.saw_wake = true;
-                    self.reset();
-                    if self.early
-                        && matches!(self.pass, Pass::None)
-                        && self.start_pass(scope, reactor)
-                    {
-                        self.pass = Pass::Started;
-                        // Registers the caller, to be woken at the end.
-                        let _ = self.pass_ended(cx);
-                    }
                     return Poll::Pending;
                 }
                 continue;
@@ -393,8 +395,13 @@ mod tests {
         look.scope.busy_inc();
         look.quiet.pass_early();
         assert_eq!(look.poll(), Poll::Pending);
-        look.scope.busy_dec();
         let woken = look.caller.wakes();
+        look.scope.busy_dec();
+        assert_eq!(
+            look.caller.wakes(),
+            woken,
+            "the pass in flight is what wakes the caller"
+        );
         assert_eq!(
             look.runtime.end_passes(),
             1,
