@@ -14,6 +14,11 @@
 //! have moved the epoch. Such a pass may be started before the scope is idle (right after
 //! a jump, while the tasks it woke run): when it ends after they are done, the quiet
 //! that follows needs no second pass of its own.
+//!
+//! That first pass is what keeps a task in the middle of a yield from looking idle. The
+//! further passes of a count (`noop_cycles` of them, when work outside the scope is
+//! alive) only give that work its chances to wake the scope: they are started with the
+//! caller's own waker and end at its next poll, which saves the [`PassEnd`]'s round trip.
 
 use core::task::{Context, Poll, Waker};
 use std::sync::Arc;
@@ -86,6 +91,9 @@ enum Pass {
     None,
     /// Started with [`Reactor::start_pass`]: over when its [`PassEnd`] says so.
     Started,
+    /// A further pass of the same count, started with [`Reactor::start_pass`] and the
+    /// caller's own waker: over at the caller's next poll.
+    Further,
     /// A [`Reactor::yield_now`] being awaited.
     Yield(BoxFuture),
 }
@@ -98,7 +106,7 @@ impl Quiescence {
         self.passes = 0;
         self.epoch = None;
         self.since = None;
-        if matches!(self.pass, Pass::Yield(_)) {
+        if matches!(self.pass, Pass::Yield(_) | Pass::Further) {
             self.pass = Pass::None;
         }
     }
@@ -232,7 +240,11 @@ impl Quiescence {
             // shows in the epoch then.
             match &mut self.pass {
                 Pass::None => {
-                    if self.start_pass(scope, reactor) {
+                    if self.passes > 0 && reactor.start_pass(cx) {
+                        self.pass = Pass::Further;
+                        return Poll::Pending;
+                    }
+                    if self.passes == 0 && self.start_pass(scope, reactor) {
                         self.pass = Pass::Started;
                         continue;
                     }
@@ -251,6 +263,12 @@ impl Quiescence {
                         continue;
                     }
                 },
+                // Counts for the stretch it was started in only.
+                Pass::Further if self.passes == 0 => {
+                    self.pass = Pass::None;
+                    continue;
+                }
+                Pass::Further => {}
                 Pass::Yield(pass) => {
                     if pass.as_mut().poll(cx).is_pending() {
                         return Poll::Pending;
@@ -296,6 +314,8 @@ mod tests {
     struct Deferring {
         manual: Manual,
         deferred: Mutex<Vec<Waker>>,
+        /// Tasks alive outside the scope: every count then needs all its passes.
+        outside: usize,
     }
 
     impl Deferring {
@@ -326,7 +346,7 @@ mod tests {
             true
         }
         fn alive_tasks(&self) -> Option<usize> {
-            Some(0)
+            Some(self.outside)
         }
     }
 
@@ -353,7 +373,7 @@ mod tests {
                 &mut Context::from_waker(&waker),
                 &self.scope,
                 &self.runtime,
-                42,
+                3,
                 ScopeState::watch_driver,
                 0,
             )
@@ -432,6 +452,44 @@ mod tests {
         look.scope.busy_dec();
         assert_eq!(look.poll(), Poll::Pending);
         assert_eq!(look.runtime.end_passes(), 1);
+        assert_eq!(look.poll(), Poll::Ready(()));
+    }
+
+    #[test]
+    fn with_work_outside_further_passes_end_at_the_next_poll() {
+        let mut look = Looking::new();
+        look.runtime.outside = 1;
+        assert_eq!(look.poll(), Poll::Pending);
+        assert_eq!(look.runtime.end_passes(), 1);
+        for further in 2..=3 {
+            assert_eq!(look.poll(), Poll::Pending, "pass {further} starts");
+            let woken = look.caller.wakes();
+            assert_eq!(look.runtime.end_passes(), 1);
+            assert_eq!(
+                look.caller.wakes(),
+                woken + 1,
+                "with the caller's own waker"
+            );
+        }
+        assert_eq!(look.poll(), Poll::Ready(()));
+    }
+
+    #[test]
+    fn a_further_pass_counts_only_in_the_stretch_it_was_started_in() {
+        let mut look = Looking::new();
+        look.runtime.outside = 1;
+        assert_eq!(look.poll(), Poll::Pending);
+        assert_eq!(look.runtime.end_passes(), 1);
+        assert_eq!(look.poll(), Poll::Pending, "a further pass starts");
+        look.scope.busy_inc();
+        look.scope.busy_dec();
+        assert_eq!(look.runtime.end_passes(), 1);
+        assert_eq!(look.poll(), Poll::Pending, "the count starts again");
+        // Three passes again, the first ended by its own waker.
+        for _ in 0..3 {
+            assert_eq!(look.runtime.end_passes(), 1);
+            let _ = look.poll();
+        }
         assert_eq!(look.poll(), Poll::Ready(()));
     }
 }
