@@ -49,7 +49,14 @@
 //! - `tokio::spawn` / `Handle::spawn` tasks are outside the proxy's sight: they are not
 //!   tracked, not shut down, and time may jump while they run (the `noop_cycles` passes
 //!   give them a chance to wake the scope first);
-//! - `tokio::task::spawn_blocking` jobs do not hold virtual time still.
+//! - `tokio::task::spawn_blocking` jobs do not hold virtual time still;
+//! - on a multi-thread runtime, `tokio::task::yield_now` called directly in a tracked task:
+//!   tokio holds the wake back until that worker's next turn, which a scheduler pass made
+//!   on another worker does not wait for, so time may jump while the task is between its
+//!   yield and its wake (often, in a tight loop of yields under `block_on`). A yield
+//!   through the proxy ([`Reactor::yield_now`](looptime_api::Reactor::yield_now) of the
+//!   `Proxy`) holds the scope busy until it completes, on any runtime; on a current-thread
+//!   runtime both are exact.
 //!
 //! Route such code through a `Clock`/`Spawner` (for example, take `impl Runtime`) to bring
 //! it under virtual time.
