@@ -53,6 +53,8 @@ struct PassEnd {
     waker: Waker,
 }
 
+/// What the runtime wakes at the end of a pass: it notes the scope's state, then wakes the
+/// caller.
 struct PassSignal {
     scope: Arc<ScopeState>,
     /// [`IN_FLIGHT`], [`ENDED_BUSY`], or the scope's wake epoch plus [`ENDED_IDLE`] when
@@ -62,7 +64,7 @@ struct PassSignal {
     caller: AtomicWaker,
 }
 
-/// No pass in flight.
+/// The pass has not ended yet.
 const IN_FLIGHT: u64 = 0;
 /// The pass ended while a tracked task was runnable: it counts for no quiet stretch.
 const ENDED_BUSY: u64 = 1;
@@ -89,8 +91,9 @@ impl Wake for PassSignal {
 enum Pass {
     #[default]
     None,
-    /// Started with [`Reactor::start_pass`]: over when its [`PassEnd`] says so.
-    Started,
+    /// The first pass of a count (or of the count to come), started with
+    /// [`Reactor::start_pass`]: over when its [`PassEnd`] says so.
+    First,
     /// A further pass of the same count, started with [`Reactor::start_pass`] and the
     /// caller's own waker: over at the caller's next poll.
     Further,
@@ -203,12 +206,12 @@ impl Quiescence {
                 self.reset();
                 if self.early && matches!(self.pass, Pass::None) && self.start_pass(scope, reactor)
                 {
-                    self.pass = Pass::Started;
+                    self.pass = Pass::First;
                 }
                 self.early = false;
                 // A pass in flight wakes the caller when it ends, to look again (and watch
                 // `busy` then, if the scope is still busy): no need to watch it meanwhile.
-                if matches!(self.pass, Pass::Started) && self.pass_ended(cx).is_none() {
+                if matches!(self.pass, Pass::First) && self.pass_ended(cx).is_none() {
                     return Poll::Pending;
                 }
                 watch(scope, cx.waker());
@@ -245,7 +248,7 @@ impl Quiescence {
                         return Poll::Pending;
                     }
                     if self.passes == 0 && self.start_pass(scope, reactor) {
-                        self.pass = Pass::Started;
+                        self.pass = Pass::First;
                         continue;
                     }
                     let mut pass = reactor.yield_now();
@@ -254,7 +257,7 @@ impl Quiescence {
                         return Poll::Pending;
                     }
                 }
-                Pass::Started => match self.pass_ended(cx) {
+                Pass::First => match self.pass_ended(cx) {
                     None => return Poll::Pending,
                     Some(Some(ended)) if ended == epoch => {}
                     // It ended before this quiet stretch began: start another.
