@@ -290,6 +290,11 @@ pub(crate) struct TimerQueue {
     occupied_levels: u16,
     /// Entries pushed before `base`, all earlier than the wheel's.
     early: BinaryHeap<Reverse<Item>>,
+    /// The only entry of a queue that holds nothing else but entries of "never": kept
+    /// aside, so that a timer waiting alone (a sleep in a loop, the most common wait) is
+    /// pushed, found and fired without going through the wheel. The next push puts it
+    /// into the wheel first.
+    lone: Option<Item>,
     /// Entries of the tick "never", in `seq` order.
     never: Vec<Item>,
     /// Empty segments for reuse.
@@ -328,6 +333,7 @@ impl TimerQueue {
             levels: Default::default(),
             occupied_levels: 0,
             early: BinaryHeap::new(),
+            lone: None,
             never: Vec::new(),
             spare: Vec::new(),
             reuse: VecDeque::new(),
@@ -381,7 +387,22 @@ impl TimerQueue {
     fn insert(&mut self, item: Item) {
         if item.tick == NEVER {
             self.never.push(item);
-        } else if item.tick < self.base {
+            return;
+        }
+        if self.lone.is_none() && self.occupied_levels == 0 && self.early.is_empty() {
+            self.lone = Some(item);
+            return;
+        }
+        // In registration order: the lone entry came first.
+        if let Some(lone) = self.lone.take() {
+            self.insert_ordered(lone);
+        }
+        self.insert_ordered(item);
+    }
+
+    /// Inserts `item` (not of "never") into the wheel, or among the early entries.
+    fn insert_ordered(&mut self, item: Item) {
+        if item.tick < self.base {
             self.early.push(Reverse(item));
         } else {
             self.place(item);
@@ -510,7 +531,8 @@ impl TimerQueue {
     fn purge(&mut self) {
         self.early.retain(|Reverse(item)| item.entry.is_pending());
         self.never.retain(|item| item.entry.is_pending());
-        let mut len = self.early.len() + self.never.len();
+        self.lone = self.lone.take().filter(|item| item.entry.is_pending());
+        let mut len = self.early.len() + self.never.len() + usize::from(self.lone.is_some());
         for level in &mut self.levels {
             let mut occupied = level.occupied;
             while occupied != 0 {
@@ -540,6 +562,15 @@ impl TimerQueue {
 
     /// The earliest tick with a live entry, other than "never".
     pub(crate) fn next_tick(&mut self) -> Option<u64> {
+        if let Some(lone) = &self.lone {
+            if lone.entry.is_pending() {
+                return Some(lone.tick);
+            }
+            // Cancelled: nothing else is left but "never".
+            self.lone = None;
+            self.forget(1, 1);
+            return None;
+        }
         while let Some(Reverse(top)) = self.early.peek() {
             if top.entry.is_pending() {
                 return Some(top.tick);
@@ -567,6 +598,14 @@ impl TimerQueue {
     /// As [`fire_due`](Self::fire_due), handing each fired entry's `(tick, seq, waker)` to
     /// `fired`, in `(tick, seq)` order.
     pub(crate) fn fire_due_with(&mut self, now: u64, mut fired: impl FnMut(u64, u64, Waker)) {
+        if self.lone.is_some() {
+            // Nothing else is due: the rest holds entries of "never" only.
+            if let Some(item) = self.lone.take_if(|item| item.tick <= now) {
+                self.fire(item, &mut fired);
+            }
+            self.release_spare();
+            return;
+        }
         while let Some(Reverse(top)) = self.early.peek() {
             if top.tick > now {
                 // Every tick in the wheel is later still.
@@ -622,6 +661,7 @@ impl TimerQueue {
     /// Takes every entry out, in `(tick, seq)` order.
     fn drain_sorted(&mut self) -> Vec<Item> {
         let mut items = Vec::with_capacity(self.len);
+        items.extend(self.lone.take());
         items.extend(
             std::mem::take(&mut self.early)
                 .into_iter()
@@ -732,6 +772,7 @@ impl TimerQueue {
             .early
             .iter()
             .map(|Reverse(item)| item)
+            .chain(&self.lone)
             .chain(wheel)
             .filter(|item| item.entry.is_pending())
             .map(|item| (item.seq, item.entry.site))
@@ -808,6 +849,43 @@ mod tests {
         };
         assert!(q.read_interruption(record).is_shut_down());
         assert_eq!(q.free_records, [record], "read by its only entry");
+    }
+
+    #[test]
+    fn a_lone_timer_fires_at_its_tick_and_not_before() {
+        let mut q = TimerQueue::new(1000);
+        let lone = entry(2500); // tick 3000
+        let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+        lone.waker.register(&logging_waker(0, &log));
+        q.push(lone.clone());
+        assert!(q.lone.is_some(), "kept aside from the wheel");
+        assert_eq!(q.next_tick(), Some(3000));
+        let mut fired = Vec::new();
+        q.fire_due(2999, &mut fired);
+        assert!(fired.is_empty(), "not before its tick");
+        q.fire_due(3000, &mut fired);
+        fired.drain(..).for_each(Waker::wake);
+        assert_eq!(*log.lock().unwrap(), [0]);
+        assert_eq!((q.len, q.next_tick()), (0, None));
+    }
+
+    #[test]
+    fn a_lone_timer_keeps_its_place_among_later_pushes() {
+        let mut q = TimerQueue::new(1000);
+        let lone = entry(2500); // tick 3000
+        let earlier = entry(1500); // tick 2000
+        let tie = entry(3000); // tick 3000, after the lone one
+        let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+        for (id, e) in [&lone, &earlier, &tie].into_iter().enumerate() {
+            e.waker.register(&logging_waker(id, &log));
+            q.push((*e).clone());
+        }
+        assert!(q.lone.is_none(), "the second push put it into the wheel");
+        assert_eq!(q.next_tick(), Some(2000));
+        let mut fired = Vec::new();
+        q.fire_due(3000, &mut fired);
+        fired.drain(..).for_each(Waker::wake);
+        assert_eq!(*log.lock().unwrap(), [1, 0, 2]);
     }
 
     #[test]
@@ -929,6 +1007,17 @@ mod tests {
     /// and interruptions.
     #[test]
     fn matches_a_sorted_list() {
+        check_against_a_sorted_list(false);
+    }
+
+    /// As `matches_a_sorted_list`, with few pushes: the queue is often empty or holds one
+    /// entry (kept aside from the wheel), and that entry meets every other operation.
+    #[test]
+    fn matches_a_sorted_list_when_small() {
+        check_against_a_sorted_list(true);
+    }
+
+    fn check_against_a_sorted_list(sparse: bool) {
         for seed in 0..40 {
             let mut rng = Rng(seed);
             let mut q = TimerQueue::new(1);
@@ -942,7 +1031,14 @@ mod tests {
             let tick =
                 |deadline: u64, resolution: u64| ceil_to(deadline, resolution).unwrap_or(NEVER);
             for _ in 0..3000 {
-                match rng.below(100) {
+                let op = rng.below(100);
+                // Sparse: two pushes in three become a look at the next tick.
+                let op = if sparse && op < 45 && rng.below(3) > 0 {
+                    60
+                } else {
+                    op
+                };
+                match op {
                     0..=44 => {
                         let deadline = match rng.below(10) {
                             0 => u64::MAX - rng.below(3),
