@@ -122,9 +122,10 @@ impl Quiescence {
         self.early = true;
     }
 
-    /// Starts a pass with [`Reactor::start_pass`]; its end is read with
-    /// [`pass_ended`](Self::pass_ended), which registers the caller's waker.
-    fn start_pass(&mut self, scope: &Arc<ScopeState>, reactor: &dyn Reactor) -> bool {
+    /// Starts the first pass of a count with [`Reactor::start_pass`] and the signal; its
+    /// end is read with [`first_pass_ended`](Self::first_pass_ended), which registers the
+    /// caller's waker.
+    fn start_first_pass(&mut self, scope: &Arc<ScopeState>, reactor: &dyn Reactor) -> bool {
         let end = self.end.get_or_insert_with(|| {
             let signal = Arc::new(PassSignal {
                 scope: scope.clone(),
@@ -140,9 +141,9 @@ impl Quiescence {
         reactor.start_pass(&mut Context::from_waker(&end.waker))
     }
 
-    /// Whether the pass started with [`Reactor::start_pass`] is over, and if so, the
-    /// epoch of the idle scope it saw at its end (`Some(None)`: it ended busy).
-    fn pass_ended(&self, cx: &mut Context<'_>) -> Option<Option<u64>> {
+    /// Whether the first pass of the count is over, and if so, the epoch of the idle scope
+    /// it saw at its end (`Some(None)`: it ended busy).
+    fn first_pass_ended(&self, cx: &mut Context<'_>) -> Option<Option<u64>> {
         let signal = &self.end.as_ref()?.signal;
         let mut state = signal.state.load(Ordering::Acquire);
         if state == IN_FLIGHT {
@@ -204,14 +205,16 @@ impl Quiescence {
             let Some(epoch) = scope.idle_epoch() else {
                 self.saw_wake = true;
                 self.reset();
-                if self.early && matches!(self.pass, Pass::None) && self.start_pass(scope, reactor)
+                if self.early
+                    && matches!(self.pass, Pass::None)
+                    && self.start_first_pass(scope, reactor)
                 {
                     self.pass = Pass::First;
                 }
                 self.early = false;
                 // A pass in flight wakes the caller when it ends, to look again (and watch
                 // `busy` then, if the scope is still busy): no need to watch it meanwhile.
-                if matches!(self.pass, Pass::First) && self.pass_ended(cx).is_none() {
+                if matches!(self.pass, Pass::First) && self.first_pass_ended(cx).is_none() {
                     return Poll::Pending;
                 }
                 watch(scope, cx.waker());
@@ -247,7 +250,7 @@ impl Quiescence {
                         self.pass = Pass::Further;
                         return Poll::Pending;
                     }
-                    if self.passes == 0 && self.start_pass(scope, reactor) {
+                    if self.passes == 0 && self.start_first_pass(scope, reactor) {
                         self.pass = Pass::First;
                         continue;
                     }
@@ -257,7 +260,7 @@ impl Quiescence {
                         return Poll::Pending;
                     }
                 }
-                Pass::First => match self.pass_ended(cx) {
+                Pass::First => match self.first_pass_ended(cx) {
                     None => return Poll::Pending,
                     Some(Some(ended)) if ended == epoch => {}
                     // It ended before this quiet stretch began: start another.
